@@ -1,0 +1,37 @@
+package dev.fleetkeeper.controller.store;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The store's column families. Their names are part of the on-disk format: renaming one loses
+ * its data. A column family for agent action ids and results will be added here later; an older
+ * store gains it on open (missing column families of ours are created, foreign ones refused).
+ */
+enum ColumnFamily {
+    /** Schema version, counters, host numbers, the event hour index. See {@link Keys}. */
+    META("meta"),
+    /** Host id → {@code StoredHost}. */
+    HOSTS("hosts"),
+    /** Host id → {@code StoredState}: the newest full state of each host. */
+    LATEST_STATE("latest_state"),
+    /** (hour, host number, boot, pid, start ticks, time) → {@code StoredMemoryPoint}. */
+    MEMORY("memory"),
+    /** Sequence → {@code StoredEvent}. */
+    EVENTS("events"),
+    /** (hour stored, event id) → sequence: recognises an event an agent sends again. */
+    EVENT_IDS("event_ids");
+
+    private final String dbName;
+
+    ColumnFamily(String dbName) {
+        this.dbName = dbName;
+    }
+
+    String dbName() {
+        return dbName;
+    }
+
+    byte[] nameBytes() {
+        return dbName.getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,108 @@
+package dev.fleetkeeper.controller.store;
+
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageLite;
+import dev.fleetkeeper.controller.store.proto.StoredEvent;
+import dev.fleetkeeper.controller.store.proto.StoredHost;
+import dev.fleetkeeper.controller.store.proto.StoredMemoryPoint;
+import dev.fleetkeeper.controller.store.proto.StoredState;
+import dev.fleetkeeper.proto.v1.Event;
+import dev.fleetkeeper.proto.v1.Snapshot;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * Converts between the store's domain values and the value bytes of {@code store.proto}; the
+ * only mapper between the two. Stateless.
+ *
+ * <p>Serialization is deterministic (map entries sorted by key) so that equal values give equal
+ * bytes, which the golden-file test relies on.
+ */
+final class Values {
+    private Values() {}
+
+    static byte[] host(HostRecord host) {
+        return serialize(StoredHost.newBuilder()
+                .setHostname(host.hostname())
+                .putAllLabels(host.labels())
+                .setAgentVersion(host.agentVersion())
+                .setKernel(host.kernel())
+                .setBootId(host.bootId())
+                .setRegisteredAtUnixMs(host.registeredAtMillis())
+                .setLastSeenUnixMs(host.lastSeenMillis())
+                .setConnectedAtUnixMs(host.connectedAtMillis())
+                .setOnline(host.online())
+                .build());
+    }
+
+    static HostRecord host(String hostId, byte[] value) {
+        StoredHost h = parse("host " + hostId, value, StoredHost::parseFrom);
+        return new HostRecord(hostId, h.getHostname(), h.getLabelsMap(), h.getAgentVersion(),
+                h.getKernel(), h.getBootId(), h.getRegisteredAtUnixMs(), h.getLastSeenUnixMs(),
+                h.getConnectedAtUnixMs(), h.getOnline());
+    }
+
+    static byte[] state(Snapshot snapshot, long storedAtMillis) {
+        return serialize(StoredState.newBuilder()
+                .setSnapshot(snapshot)
+                .setStoredAtUnixMs(storedAtMillis)
+                .build());
+    }
+
+    static Snapshot state(String hostId, byte[] value) {
+        return parse("latest state of " + hostId, value, StoredState::parseFrom).getSnapshot();
+    }
+
+    static byte[] memoryPoint(MemoryPoint point) {
+        return serialize(StoredMemoryPoint.newBuilder()
+                .setRssBytes(point.rssBytes())
+                .setPssBytes(point.pssBytes())
+                .setPrivateBytes(point.privateBytes())
+                .setAnonymousBytes(point.anonymousBytes())
+                .build());
+    }
+
+    static MemoryPoint memoryPoint(long timeMillis, byte[] value) {
+        StoredMemoryPoint p = parse("memory point", value, StoredMemoryPoint::parseFrom);
+        return new MemoryPoint(timeMillis, p.getRssBytes(), p.getPssBytes(), p.getPrivateBytes(),
+                p.getAnonymousBytes());
+    }
+
+    static byte[] event(Event event, long storedAtMillis) {
+        return serialize(StoredEvent.newBuilder()
+                .setEvent(event)
+                .setStoredAtUnixMs(storedAtMillis)
+                .build());
+    }
+
+    static Event event(byte[] value) {
+        return parse("event", value, StoredEvent::parseFrom).getEvent();
+    }
+
+    private interface Parser<T> {
+        T parse(byte[] bytes) throws InvalidProtocolBufferException;
+    }
+
+    private static <T> T parse(String what, byte[] value, Parser<T> parser) {
+        try {
+            return parser.parse(value);
+        } catch (InvalidProtocolBufferException e) {
+            throw new CorruptValueException("stored " + what + " does not decode: " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] serialize(MessageLite message) {
+        byte[] out = new byte[message.getSerializedSize()];
+        CodedOutputStream stream = CodedOutputStream.newInstance(out);
+        stream.useDeterministicSerialization();
+        try {
+            message.writeTo(stream);
+        } catch (IOException e) {
+            // Only an undersized array can cause this, and the array is sized by the message.
+            throw new UncheckedIOException(e);
+        }
+        stream.checkNoSpaceLeft();
+        return out;
+    }
+}
