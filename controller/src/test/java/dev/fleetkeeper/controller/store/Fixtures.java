@@ -1,0 +1,101 @@
+package dev.fleetkeeper.controller.store;
+
+import dev.fleetkeeper.proto.v1.Event;
+import dev.fleetkeeper.proto.v1.EventType;
+import dev.fleetkeeper.proto.v1.ExitInfo;
+import dev.fleetkeeper.proto.v1.HostStats;
+import dev.fleetkeeper.proto.v1.Process;
+import dev.fleetkeeper.proto.v1.ProcessKey;
+import dev.fleetkeeper.proto.v1.ProcessState;
+import dev.fleetkeeper.proto.v1.Severity;
+import dev.fleetkeeper.proto.v1.Snapshot;
+import dev.fleetkeeper.proto.v1.Socket;
+import dev.fleetkeeper.proto.v1.SocketProtocol;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** Values and a settable clock shared by the store tests. */
+final class Fixtures {
+    static final String BOOT = "0f3c6a2e-8b1d-4c55-9a7e-2d4b6f8e1a90";
+    static final String OTHER_BOOT = "7d2e9b14-3c6f-4a81-b5d0-9e8f7a6b5c4d";
+    /** 2026-01-01T00:00:00Z: a whole hour, so tests can reason in buckets. */
+    static final long T0 = 1_767_225_600_000L;
+    static final long HOUR = 3_600_000L;
+
+    private Fixtures() {}
+
+    /** A clock the test moves by hand. */
+    static final class ManualClock implements InstantSource {
+        private final AtomicLong millis;
+
+        ManualClock(long millis) {
+            this.millis = new AtomicLong(millis);
+        }
+
+        void set(long value) {
+            millis.set(value);
+        }
+
+        void advance(long delta) {
+            millis.addAndGet(delta);
+        }
+
+        @Override
+        public long millis() {
+            return millis.get();
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.ofEpochMilli(millis.get());
+        }
+    }
+
+    static HostRecord host(String hostId) {
+        return new HostRecord(hostId, hostId + ".example.net", Map.of("env", "prod", "role", "web"),
+                "0.1.0", "6.1.0-28-amd64", BOOT, T0, T0 + 5_000, T0 + 1_000, true);
+    }
+
+    static Snapshot snapshot(long takenAt) {
+        return Snapshot.newBuilder()
+                .setTakenAtUnixMs(takenAt)
+                .setHost(HostStats.newBuilder().setSampledAtUnixMs(takenAt).setMemTotalBytes(8L << 30)
+                        .setMemAvailableBytes(5L << 30).setLoad1(0.25).setCpuCount(2).setProcessCount(1))
+                .addProcesses(Process.newBuilder()
+                        .setKey(ProcessKey.newBuilder().setPid(4242).setStartTicks(123_456))
+                        .setPpid(1).setComm("node").addCmdline("node").addCmdline("server.js")
+                        .setState(ProcessState.PROCESS_STATE_SLEEPING).setRssBytes(150L << 20).setThreads(11))
+                .addSockets(Socket.newBuilder().setProtocol(SocketProtocol.SOCKET_PROTOCOL_TCP)
+                        .setAddress("0.0.0.0").setPort(3000).setInode(998877)
+                        .addOwners(ProcessKey.newBuilder().setPid(4242).setStartTicks(123_456)))
+                .build();
+    }
+
+    static Event event(String hostId, String id, long time, EventType type) {
+        return Event.newBuilder()
+                .setId(id)
+                .setTimeUnixMs(time)
+                .setHostId(hostId)
+                .setType(type)
+                .setSeverity(Severity.SEVERITY_INFO)
+                .setMessage(type + " on " + hostId)
+                .build();
+    }
+
+    static Event exitEvent(String hostId, String id, long time) {
+        return event(hostId, id, time, EventType.EVENT_TYPE_PROCESS_EXITED).toBuilder()
+                .setSeverity(Severity.SEVERITY_WARNING)
+                .setMessage("node (pid 4242) exited with code 1")
+                .setProcess(ProcessKey.newBuilder().setPid(4242).setStartTicks(123_456))
+                .setExit(ExitInfo.newBuilder().setExitCode(1))
+                .putAttributes("comm", "node")
+                .putAttributes("port", "3000")
+                .build();
+    }
+
+    static MemoryPoint point(long time, long rss) {
+        return new MemoryPoint(time, rss, rss / 2, rss / 3, rss / 4);
+    }
+}
