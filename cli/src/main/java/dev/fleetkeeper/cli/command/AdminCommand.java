@@ -1,0 +1,78 @@
+package dev.fleetkeeper.cli.command;
+
+import dev.fleetkeeper.cli.CliException;
+import dev.fleetkeeper.cli.ConnectionOptions;
+import dev.fleetkeeper.cli.ExitCodes;
+import dev.fleetkeeper.cli.FleetkeeperCli;
+import dev.fleetkeeper.cli.output.Table;
+import dev.fleetkeeper.cli.transport.AdminClient;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/**
+ * A subcommand that reads from the controller's admin API: connects, runs, closes, and turns
+ * an expected failure into one line on stderr and an exit status. One instance per command
+ * line; not thread-safe.
+ */
+abstract class AdminCommand implements Callable<Integer> {
+  @ParentCommand
+  FleetkeeperCli cli;
+
+  @Spec
+  CommandSpec spec;
+
+  @Mixin
+  ConnectionOptions connection;
+
+  @Option(names = "--json", description = "Print the response as JSON (see 'fleetkeeper help').")
+  boolean json;
+
+  @Override
+  public final Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    try {
+      validate();
+      try (AdminClient client = cli.connect(connection)) {
+        run(client, out);
+      }
+      return ExitCodes.OK;
+    } catch (CliException e) {
+      out.flush();
+      PrintWriter err = spec.commandLine().getErr();
+      err.println("fleetkeeper: " + e.getMessage());
+      err.flush();
+      return e.exitCode();
+    } finally {
+      out.flush();
+    }
+  }
+
+  /** Checks arguments picocli cannot; throws {@link #usage(String)} for a bad one. */
+  void validate() {}
+
+  /** Does the work; throws {@link CliException} for an expected failure. */
+  abstract void run(AdminClient client, PrintWriter out);
+
+  /** A usage error (exit 2, usage on stderr) about this command's arguments. */
+  final ParameterException usage(String message) {
+    return new ParameterException(spec.commandLine(), message);
+  }
+
+  /** {@code -n}: at most this many; 0 for the server's default. */
+  final void requireLimit(int limit) {
+    if (limit < 0) {
+      throw usage("-n: " + limit + " (expected: >= 0; 0 for the default)");
+    }
+  }
+
+  /** The width a table line may take: the terminal's, or unlimited for {@code --wide}. */
+  final int width(boolean wide) {
+    return wide ? Table.UNLIMITED : cli.environment().columns();
+  }
+}
