@@ -133,6 +133,8 @@ public final class ProcScanner {
     private long lastScanMillis = Long.MIN_VALUE;
     private long lastFullWalkMillis = Long.MIN_VALUE;
     private long scanNumber;
+    private long fullWalks;
+    private long fdLinksRead;
 
     // Per-scan counters and parse cursor; fields because the scanner is single-threaded.
     private int vanished;
@@ -282,7 +284,7 @@ public final class ProcScanner {
     }
 
     private ProcessSample scanProcess(int pid, HostInfo info, long now, long elapsedMillis) {
-        int n = reader.read(reader.path().append(root).append('/').append(pid).append("/stat"));
+        int n = reader.readSmall(reader.path().append(root).append('/').append(pid).append("/stat"));
         if (n <= 0) {
             // Gone (ENOENT, ESRCH) or an empty read of a task being reaped.
             vanished++;
@@ -667,6 +669,7 @@ public final class ProcScanner {
                 }
             }
             lastFullWalkMillis = now;
+            fullWalks++;
         }
         // After a full walk this is what nobody could be found for; otherwise it can only
         // shrink, since any other ownerless inode would have forced a full walk.
@@ -786,6 +789,7 @@ public final class ProcScanner {
             }
             p.setLength(base);
             p.append(fdName);
+            fdLinksRead++;
             long inode;
             try {
                 inode = socketInode(Files.readSymbolicLink(reader.toPath(p)).toString());
@@ -1098,6 +1102,16 @@ public final class ProcScanner {
         byte[] b = reader.buf();
         int eol = ProcFormat.indexOf(b, 0, n, (byte) '\n');
         return new String(b, 0, eol < 0 ? n : eol, StandardCharsets.UTF_8).trim();
+    }
+
+    /** Full fd walks done so far (cold start, backstop, unknown inodes); for tests and benches. */
+    public long fullWalks() {
+        return fullWalks;
+    }
+
+    /** fd links read by walks so far (not counting verification); for tests and benches. */
+    public long fdLinksRead() {
+        return fdLinksRead;
     }
 
     /** The {@code /proc} root this scanner reads. */
