@@ -1,0 +1,131 @@
+package dev.fleetkeeper.agent.config;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Reads {@code agent.yaml} into an {@link AgentConfig}. Unknown keys, wrong types and bad
+ * values fail with a {@link ConfigException} naming the file, line and key. Stateless.
+ */
+public final class AgentConfigLoader {
+
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+
+    private AgentConfigLoader() {
+    }
+
+    /** Loads {@code file}; keys it does not set take their defaults. */
+    public static AgentConfig load(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(file + ": no such file (pass --config with the path of agent.yaml, "
+                    + "or see deploy/conf/agent.yaml.example)");
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        return parse(file.toString(), text);
+    }
+
+    /** Parses YAML {@code text}; {@code source} names it in errors. */
+    public static AgentConfig parse(String source, String text) {
+        Raw raw;
+        try {
+            raw = text.isBlank() ? null : YAML.readValue(text, Raw.class);
+        } catch (UnrecognizedPropertyException e) {
+            throw new ConfigException(where(source, e.getLocation()) + "unknown key '" + path(e)
+                    + "' (known keys here: " + e.getKnownPropertyIds().stream().map(Object::toString).sorted()
+                    .collect(Collectors.joining(", ")) + ")", e);
+        } catch (JsonMappingException e) {
+            throw new ConfigException(where(source, e.getLocation()) + "key '" + path(e) + "': "
+                    + e.getOriginalMessage(), e);
+        } catch (JsonProcessingException e) {
+            throw new ConfigException(where(source, e.getLocation()) + "not valid YAML: " + e.getOriginalMessage(), e);
+        }
+        AgentConfig d = AgentConfig.defaults(Path.of("/var/lib/fleetkeeper-agent"));
+        if (raw == null) {
+            return d;
+        }
+        RawScan scan = raw.scan() == null ? new RawScan(null, null) : raw.scan();
+        RawReconnect reconnect = raw.reconnect() == null ? new RawReconnect(null, null) : raw.reconnect();
+        try {
+            return new AgentConfig(
+                    or(raw.controller(), d.controller()),
+                    or(raw.hostId(), d.hostId()),
+                    raw.stateDir() == null ? d.stateDir() : Path.of(raw.stateDir()),
+                    raw.labels() == null ? d.labels() : raw.labels(),
+                    raw.procRoot() == null ? d.procRoot() : Path.of(raw.procRoot()),
+                    or(scan.interval(), d.scanInterval()),
+                    or(scan.detailInterval(), d.detailInterval()),
+                    or(raw.heartbeatInterval(), d.heartbeatInterval()),
+                    or(reconnect.initialBackoff(), d.reconnectInitialBackoff()),
+                    or(reconnect.maxBackoff(), d.reconnectMaxBackoff()));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static <T> T or(T value, T fallback) {
+        return value == null ? fallback : value;
+    }
+
+    private static String where(String source, JsonLocation location) {
+        return location == null ? source + ": " : source + ":" + location.getLineNr() + ": ";
+    }
+
+    private static String path(JsonMappingException e) {
+        return e.getPath().stream()
+                .map(ref -> ref.getFieldName() != null ? ref.getFieldName() : "[" + ref.getIndex() + "]")
+                .collect(Collectors.joining(".")).replace(".[", "[");
+    }
+
+    /** Jackson binding target: nulls mean "not set". */
+    private record Raw(String controller, String hostId, String stateDir, Map<String, String> labels,
+                       String procRoot, RawScan scan,
+                       @JsonDeserialize(using = DurationText.class) Duration heartbeatInterval,
+                       RawReconnect reconnect) {
+    }
+
+    private record RawScan(@JsonDeserialize(using = DurationText.class) Duration interval,
+                           @JsonDeserialize(using = DurationText.class) Duration detailInterval) {
+    }
+
+    private record RawReconnect(@JsonDeserialize(using = DurationText.class) Duration initialBackoff,
+                                @JsonDeserialize(using = DurationText.class) Duration maxBackoff) {
+    }
+
+    /** Durations written as text (30s, 5m): errors carry the parser's location. */
+    static final class DurationText extends JsonDeserializer<Duration> {
+        @Override
+        public Duration deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+            String text = p.getValueAsString();
+            if (text == null) {
+                throw JsonMappingException.from(p, "expected a duration such as 30s, got " + p.currentToken());
+            }
+            try {
+                return Durations.parse(text);
+            } catch (IllegalArgumentException e) {
+                throw JsonMappingException.from(p, e.getMessage());
+            }
+        }
+    }
+}
