@@ -1,0 +1,594 @@
+package dev.fleetkeeper.controller.fleet;
+
+import dev.fleetkeeper.controller.store.FleetStore;
+import dev.fleetkeeper.controller.store.HostRecord;
+import dev.fleetkeeper.controller.store.StoreBatch;
+import dev.fleetkeeper.proto.v1.ActionResult;
+import dev.fleetkeeper.proto.v1.Delta;
+import dev.fleetkeeper.proto.v1.Event;
+import dev.fleetkeeper.proto.v1.EventType;
+import dev.fleetkeeper.proto.v1.Hello;
+import dev.fleetkeeper.proto.v1.Process;
+import dev.fleetkeeper.proto.v1.Severity;
+import dev.fleetkeeper.proto.v1.Snapshot;
+import dev.fleetkeeper.proto.v1.Socket;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the fleet's live state: which hosts exist, which are online, and each host's latest
+ * processes and sockets; turns agent messages into stored history (events, memory points,
+ * checkpoints) and acknowledges them once durable.
+ *
+ * <p><b>Threading.</b> All state changes happen on one thread, {@code fleetkeeper-fleet}, fed by a
+ * queue: intake methods and queries may be called from any thread and only enqueue. Queries
+ * run on the same thread, so they see a consistent state without locks. After each run of
+ * queued tasks the engine hands what it produced to the {@link StoreWriter} (group commit);
+ * agents are acknowledged only after that commit.
+ *
+ * <p>Owns its threads and the writer; does not own the store.
+ */
+public final class FleetEngine implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(FleetEngine.class);
+    private static final long EXPIRE_EVERY_MILLIS = 10 * 60_000L;
+
+    private final FleetStore store;
+    private final FleetSettings settings;
+    private final InstantSource clock;
+    private final EventBus bus = new EventBus();
+    private final StoreWriter writer;
+    private final HostEvents ev;
+    private final LinkedBlockingQueue<Runnable> queue = new LinkedBlockingQueue<>();
+    private final Thread thread;
+    private final ScheduledExecutorService timer;
+    private final Counter taskFailures;
+    private final Map<String, Counter> messages = new HashMap<>();
+    private final MeterRegistry registry;
+
+    // Engine-thread state.
+    private final Map<String, HostView> hosts = new HashMap<>();
+    private final Map<AgentSession, HostView> bySession = new IdentityHashMap<>();
+    private StoreBatch batch;
+    private List<StoreWriter.Ack> acks = new ArrayList<>();
+    private long lastExpireMillis;
+    private volatile boolean running;
+    private volatile int onlineCount;
+
+    public FleetEngine(FleetStore store, FleetSettings settings, InstantSource clock, MeterRegistry registry) {
+        this.store = store;
+        this.settings = settings;
+        this.clock = clock;
+        this.registry = registry;
+        this.writer = new StoreWriter(store, bus, registry);
+        this.ev = new HostEvents(clock.millis());
+        this.thread = new Thread(this::runLoop, "fleetkeeper-fleet");
+        this.thread.setDaemon(true);
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "fleetkeeper-fleet-timer");
+            t.setDaemon(true);
+            return t;
+        });
+        this.taskFailures = Counter.builder("fleetkeeper.controller.engine.task.failures")
+                .description("Engine tasks that threw (each is logged)").register(registry);
+        Gauge.builder("fleetkeeper.controller.hosts.online", this, e -> e.onlineCount)
+                .description("Hosts with an agent connected").register(registry);
+    }
+
+    /** Loads the known hosts and starts the engine and writer threads. */
+    public void start() {
+        long now = clock.millis();
+        for (HostRecord r : store.hosts()) {
+            HostView view = new HostView(r);
+            // Hosts that were online before a restart get one grace period to reconnect.
+            view.lastHeardMillis = now;
+            hosts.put(r.hostId(), view);
+        }
+        lastExpireMillis = now;
+        batch = store.newBatch();
+        running = true;
+        writer.start();
+        thread.start();
+        timer.scheduleAtFixedRate(() -> queue.add(this::tick), 1, 1, TimeUnit.SECONDS);
+        log.info("Fleet engine started with {} known host(s)", hosts.size());
+    }
+
+    /** Events, passed on once durable. */
+    public EventBus events() {
+        return bus;
+    }
+
+    /** Receipt-to-durable latency of agent messages. */
+    public Timer durableLatency() {
+        return writer.durableLatency();
+    }
+
+    // ---------------------------------------------------------------- intake (any thread)
+
+    public void hello(AgentSession s, long seq, Hello hello) {
+        submit(s, seq, "hello", () -> onHello(s, hello));
+    }
+
+    public void snapshot(AgentSession s, long seq, Snapshot snapshot) {
+        submit(s, seq, "snapshot", () -> withView(s, v -> onSnapshot(v, snapshot)));
+    }
+
+    public void delta(AgentSession s, long seq, Delta delta) {
+        submit(s, seq, "delta", () -> withView(s, v -> onDelta(s, v, delta)));
+    }
+
+    public void heartbeat(AgentSession s, long seq) {
+        submit(s, seq, "heartbeat", () -> withView(s, v -> { }));
+    }
+
+    public void agentEvent(AgentSession s, long seq, Event event) {
+        submit(s, seq, "event", () -> withView(s, v -> onAgentEvent(v, event)));
+    }
+
+    public void actionResult(AgentSession s, long seq, ActionResult result) {
+        submit(s, seq, "action_result", () -> withView(s, v -> onActionResult(v, result)));
+    }
+
+    /** The session's stream ended (error, cancel or completion). */
+    public void disconnected(AgentSession s, String reason) {
+        queue.add(() -> onDisconnected(s, reason));
+    }
+
+    private void submit(AgentSession s, long seq, String type, Runnable apply) {
+        long receipt = System.nanoTime();
+        queue.add(() -> {
+            messages.computeIfAbsent(type, t -> Counter.builder("fleetkeeper.controller.ingest.messages")
+                    .tag("type", t).description("Agent messages applied").register(registry)).increment();
+            try {
+                apply.run();
+            } finally {
+                acks.add(new StoreWriter.Ack(s, seq, receipt));
+                s.requestMore(1);
+            }
+        });
+    }
+
+    private void withView(AgentSession s, java.util.function.Consumer<HostView> action) {
+        HostView v = bySession.get(s);
+        if (v == null || v.session != s) {
+            // Replaced or never said Hello: nothing from it may change state.
+            return;
+        }
+        v.lastHeardMillis = clock.millis();
+        action.accept(v);
+    }
+
+    // ---------------------------------------------------------------- engine thread
+
+    private void onHello(AgentSession s, Hello h) {
+        long now = clock.millis();
+        String hostId = h.getHostId();
+        if (hostId.isEmpty()) {
+            s.close("Hello without a host id: upgrade or reconfigure the agent");
+            return;
+        }
+        HostView view = hosts.get(hostId);
+        List<Event> events = new ArrayList<>();
+        boolean compareNext;
+        if (view == null) {
+            view = new HostView(new HostRecord(hostId, h.getHostname(), h.getLabelsMap(), h.getAgentVersion(),
+                    h.getKernel(), h.getBootId(), now, now, now, true));
+            view.stateLoaded = true;
+            hosts.put(hostId, view);
+            events.add(ev.base(hostId, now, EventType.EVENT_TYPE_HOST_REGISTERED, Severity.SEVERITY_INFO,
+                    "host " + h.getHostname() + " registered (agent " + h.getAgentVersion() + ", kernel "
+                            + h.getKernel() + ")").build());
+            compareNext = false;
+            log.info("Host {} ({}) registered from {}", h.getHostname(), hostId, s.peer());
+        } else {
+            if (view.session != null && view.session != s) {
+                AgentSession old = view.session;
+                bySession.remove(old);
+                old.close("replaced by a newer connection from the same host id (" + s.peer() + ")");
+            }
+            ensureLoaded(view);
+            HostRecord r = view.record;
+            boolean rebooted = !r.bootId().isEmpty() && !r.bootId().equals(h.getBootId());
+            if (rebooted) {
+                events.add(ev.base(hostId, now, EventType.EVENT_TYPE_HOST_REBOOTED, Severity.SEVERITY_WARNING,
+                        "host " + h.getHostname() + " rebooted (boot id " + shortId(r.bootId()) + " -> "
+                                + shortId(h.getBootId()) + ")").build());
+                view.processes.clear();
+                view.sockets.clear();
+                view.lastPointMillis.clear();
+            }
+            if (!r.online() || view.session == null) {
+                events.add(ev.base(hostId, now, EventType.EVENT_TYPE_HOST_ONLINE, Severity.SEVERITY_INFO,
+                        "host " + h.getHostname() + " is online").build());
+            }
+            compareNext = !rebooted;
+            view.record = new HostRecord(hostId, h.getHostname(), h.getLabelsMap(), h.getAgentVersion(),
+                    h.getKernel(), h.getBootId(), r.registeredAtMillis(), now, now, true);
+            log.info("Host {} ({}) connected from {}", h.getHostname(), hostId, s.peer());
+        }
+        view.session = s;
+        view.compareNextSnapshot = compareNext;
+        view.snapshotSeen = false;
+        view.lastHeardMillis = now;
+        bySession.put(s, view);
+        batch.putHost(view.record);
+        events.forEach(batch::appendEvent);
+        recountOnline();
+        s.welcome(settings.scanInterval(), settings.detailInterval(), settings.heartbeatInterval());
+    }
+
+    private void onSnapshot(HostView v, Snapshot snapshot) {
+        HostView.Applied applied = v.replace(snapshot, v.compareNextSnapshot, ev,
+                settings.memoryResolution().toMillis());
+        v.compareNextSnapshot = true;
+        v.snapshotSeen = true;
+        store(v, applied);
+        checkpoint(v);
+    }
+
+    private void onDelta(AgentSession s, HostView v, Delta delta) {
+        if (!v.snapshotSeen) {
+            s.close("protocol error: a Delta before the first Snapshot on this stream");
+            return;
+        }
+        store(v, v.apply(delta, ev, settings.memoryResolution().toMillis()));
+    }
+
+    private void onAgentEvent(HostView v, Event event) {
+        String prefix = v.hostId() + ":";
+        Event.Builder b = event.toBuilder().setHostId(v.hostId()).clearSequence();
+        if (!event.getId().startsWith(prefix)) {
+            b.setId(prefix + event.getId());
+        }
+        if (b.getTimeUnixMs() == 0) {
+            b.setTimeUnixMs(clock.millis());
+        }
+        batch.appendEvent(b.build());
+    }
+
+    private void onActionResult(HostView v, ActionResult r) {
+        batch.appendEvent(ev.base(v.hostId(), r.getFinishedAtUnixMs() == 0 ? clock.millis() : r.getFinishedAtUnixMs(),
+                EventType.EVENT_TYPE_AGENT, Severity.SEVERITY_INFO,
+                "action " + r.getActionId() + ": " + r.getStatus() + " - " + r.getMessage())
+                .putAttributes("action_id", r.getActionId())
+                .putAttributes("status", r.getStatus().name())
+                .build());
+    }
+
+    private void onDisconnected(AgentSession s, String reason) {
+        HostView v = bySession.remove(s);
+        if (v == null || v.session != s) {
+            return;
+        }
+        v.session = null;
+        markOffline(v, "agent stream ended: " + reason);
+    }
+
+    private void markOffline(HostView v, String why) {
+        long now = clock.millis();
+        HostRecord r = v.record;
+        v.record = new HostRecord(r.hostId(), r.hostname(), r.labels(), r.agentVersion(), r.kernel(), r.bootId(),
+                r.registeredAtMillis(), Math.max(r.lastSeenMillis(), v.lastHeardMillis), r.connectedAtMillis(), false);
+        batch.putHost(v.record);
+        batch.appendEvent(ev.base(r.hostId(), now, EventType.EVENT_TYPE_HOST_OFFLINE, Severity.SEVERITY_WARNING,
+                "host " + r.hostname() + " is offline (" + why + ")").build());
+        if (v.stateLoaded && v.dirty) {
+            checkpoint(v);
+        }
+        recountOnline();
+        log.warn("Host {} ({}) is offline: {}", r.hostname(), r.hostId(), why);
+    }
+
+    private void store(HostView v, HostView.Applied applied) {
+        applied.events().forEach(batch::appendEvent);
+        String bootId = v.record.bootId();
+        for (HostView.Point p : applied.points()) {
+            batch.addMemoryPoint(v.hostId(), bootId, p.process().pid(), p.process().startTicks(), p.point());
+        }
+    }
+
+    private void checkpoint(HostView v) {
+        long now = clock.millis();
+        HostRecord r = v.record;
+        v.record = new HostRecord(r.hostId(), r.hostname(), r.labels(), r.agentVersion(), r.kernel(), r.bootId(),
+                r.registeredAtMillis(), Math.max(r.lastSeenMillis(), v.lastHeardMillis), r.connectedAtMillis(),
+                r.online());
+        batch.putHost(v.record);
+        batch.putLatestState(v.hostId(), v.toSnapshot());
+        v.dirty = false;
+        v.lastCheckpointMillis = now;
+    }
+
+    private void ensureLoaded(HostView v) {
+        if (v.stateLoaded) {
+            return;
+        }
+        Optional<Snapshot> stored = store.latestState(v.hostId());
+        stored.ifPresent(s -> v.replace(s, false, ev, settings.memoryResolution().toMillis()));
+        v.dirty = false;
+        v.stateLoaded = true;
+    }
+
+    private void tick() {
+        long now = clock.millis();
+        long grace = settings.offlineGrace().toMillis();
+        long checkpointEvery = settings.checkpointInterval().toMillis();
+        for (HostView v : hosts.values()) {
+            if (v.record.online() && now - v.lastHeardMillis > grace) {
+                AgentSession s = v.session;
+                if (s != null) {
+                    bySession.remove(s);
+                    v.session = null;
+                    s.close("no message for " + (now - v.lastHeardMillis) / 1000 + " s");
+                }
+                markOffline(v, "no message for " + (now - v.lastHeardMillis) / 1000 + " s, grace is "
+                        + grace / 1000 + " s");
+            } else if (v.dirty && now - v.lastCheckpointMillis >= checkpointEvery) {
+                checkpoint(v);
+            }
+        }
+        if (now - lastExpireMillis >= EXPIRE_EVERY_MILLIS) {
+            lastExpireMillis = now;
+            try {
+                store.expire(now);
+            } catch (RuntimeException e) {
+                log.warn("Removing expired history failed; will retry in {} min", EXPIRE_EVERY_MILLIS / 60_000, e);
+            }
+        }
+    }
+
+    private void recountOnline() {
+        int n = 0;
+        for (HostView v : hosts.values()) {
+            if (v.record.online()) {
+                n++;
+            }
+        }
+        onlineCount = n;
+    }
+
+    private void runLoop() {
+        List<Runnable> drained = new ArrayList<>();
+        while (running) {
+            try {
+                drained.add(queue.take());
+                queue.drainTo(drained, 8192);
+                for (Runnable task : drained) {
+                    try {
+                        task.run();
+                    } catch (RuntimeException e) {
+                        taskFailures.increment();
+                        log.error("Fleet engine task failed; the engine goes on", e);
+                    }
+                }
+                drained.clear();
+                flush();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+    }
+
+    private void flush() throws InterruptedException {
+        if (batch.isEmpty() && acks.isEmpty()) {
+            return;
+        }
+        writer.submit(new StoreWriter.Unit(batch, acks));
+        batch = store.newBatch();
+        acks = new ArrayList<>();
+    }
+
+    // ---------------------------------------------------------------- queries (any thread)
+
+    /** Every known host, online or not, sorted by name, optionally filtered by labels. */
+    public CompletableFuture<List<HostStatus>> hosts(Map<String, String> selector) {
+        return call(() -> {
+            List<HostStatus> out = new ArrayList<>();
+            for (HostView v : hosts.values()) {
+                if (matches(v, selector)) {
+                    out.add(status(v));
+                }
+            }
+            out.sort(Comparator.comparing((HostStatus h) -> h.record().hostname())
+                    .thenComparing(h -> h.record().hostId()));
+            return out;
+        });
+    }
+
+    /** One host by id or name. */
+    public CompletableFuture<HostStatus> host(String ref) {
+        return call(() -> status(resolve(ref)));
+    }
+
+    /** A host's processes in {@code order}; zombies only (with their parents) on request. */
+    public CompletableFuture<HostProcesses> processes(String ref, ProcessOrder order, boolean zombiesOnly, int limit) {
+        return call(() -> {
+            HostView v = resolve(ref);
+            ensureLoaded(v);
+            List<ProcessRow> rows = new ArrayList<>();
+            for (Process p : v.processes.values()) {
+                if (zombiesOnly && !HostView.isZombie(p)) {
+                    continue;
+                }
+                Process parent = zombiesOnly ? HostView.parentIn(v.processes, p) : null;
+                rows.add(new ProcessRow(v.hostId(), v.record.hostname(), p, parent));
+            }
+            rows.sort(comparator(order));
+            return new HostProcesses(status(v), limit > 0 && rows.size() > limit ? rows.subList(0, limit) : rows);
+        });
+    }
+
+    /** A host's listening and bound sockets with owners, ordered by port. */
+    public CompletableFuture<HostPorts> ports(String ref) {
+        return call(() -> {
+            HostView v = resolve(ref);
+            ensureLoaded(v);
+            List<PortRow> rows = new ArrayList<>();
+            for (Socket s : v.sockets.values()) {
+                List<Process> owners = new ArrayList<>();
+                for (var k : s.getOwnersList()) {
+                    Process p = v.processes.get(ProcKey.of(k));
+                    if (p != null) {
+                        owners.add(p);
+                    }
+                }
+                rows.add(new PortRow(s, owners));
+            }
+            rows.sort(Comparator.comparingInt((PortRow r) -> r.socket().getPort())
+                    .thenComparing(r -> r.socket().getProtocol())
+                    .thenComparing(r -> r.socket().getAddress()));
+            return new HostPorts(status(v), rows);
+        });
+    }
+
+    /** The processes with the most resident memory across online hosts. */
+    public CompletableFuture<List<ProcessRow>> topMemory(int limit, Map<String, String> selector) {
+        return call(() -> {
+            int n = limit <= 0 ? 10 : limit;
+            java.util.PriorityQueue<ProcessRow> top = new java.util.PriorityQueue<>(
+                    Comparator.comparingLong((ProcessRow r) -> r.process().getRssBytes()));
+            for (HostView v : hosts.values()) {
+                if (!v.record.online() || !matches(v, selector)) {
+                    continue;
+                }
+                for (Process p : v.processes.values()) {
+                    if (top.size() < n) {
+                        top.add(new ProcessRow(v.hostId(), v.record.hostname(), p, null));
+                    } else if (p.getRssBytes() > top.peek().process().getRssBytes()) {
+                        top.poll();
+                        top.add(new ProcessRow(v.hostId(), v.record.hostname(), p, null));
+                    }
+                }
+            }
+            List<ProcessRow> out = new ArrayList<>(top);
+            out.sort(comparator(ProcessOrder.MEMORY));
+            return out;
+        });
+    }
+
+    /** Resolves a host id or name to the host id. */
+    public CompletableFuture<String> resolveHostId(String ref) {
+        return call(() -> resolve(ref).hostId());
+    }
+
+    private HostView resolve(String ref) {
+        HostView byId = hosts.get(ref);
+        if (byId != null) {
+            return byId;
+        }
+        List<HostView> byName = new ArrayList<>();
+        for (HostView v : hosts.values()) {
+            if (v.record.hostname().equals(ref)) {
+                byName.add(v);
+            }
+        }
+        if (byName.isEmpty()) {
+            throw new HostNotFoundException(ref);
+        }
+        if (byName.size() > 1) {
+            throw new AmbiguousHostException(ref, byName.stream().map(HostView::hostId).sorted().toList());
+        }
+        return byName.get(0);
+    }
+
+    private HostStatus status(HostView v) {
+        HostRecord r = v.record;
+        if (r.online() && v.lastHeardMillis > r.lastSeenMillis()) {
+            // The stored record is refreshed at checkpoints; readers want the live figure.
+            r = new HostRecord(r.hostId(), r.hostname(), r.labels(), r.agentVersion(), r.kernel(), r.bootId(),
+                    r.registeredAtMillis(), v.lastHeardMillis, r.connectedAtMillis(), true);
+        }
+        return new HostStatus(r, v.stats, v.takenAtMillis, v.processes.size(), v.zombieCount(), v.sockets.size());
+    }
+
+    private static boolean matches(HostView v, Map<String, String> selector) {
+        for (Map.Entry<String, String> e : selector.entrySet()) {
+            if (!e.getValue().equals(v.record.labels().get(e.getKey()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static Comparator<ProcessRow> comparator(ProcessOrder order) {
+        Comparator<ProcessRow> byPid = Comparator.comparingInt(r -> r.process().getKey().getPid());
+        switch (order) {
+            case CPU:
+                return Comparator.comparingDouble((ProcessRow r) -> -r.process().getCpuPercent()).thenComparing(byPid);
+            case PID:
+                return byPid;
+            case MEMORY:
+            default:
+                return Comparator.comparingLong((ProcessRow r) -> -r.process().getRssBytes()).thenComparing(byPid);
+        }
+    }
+
+    private <T> CompletableFuture<T> call(Supplier<T> query) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        if (!running) {
+            f.completeExceptionally(new IllegalStateException("controller is shutting down"));
+            return f;
+        }
+        queue.add(() -> {
+            try {
+                f.complete(query.get());
+            } catch (RuntimeException e) {
+                f.completeExceptionally(e);
+            }
+        });
+        return f;
+    }
+
+    private static String shortId(String id) {
+        return id.length() > 8 ? id.substring(0, 8) : id;
+    }
+
+    /** Stops intake, flushes what was applied, and stops the writer. Idempotent. */
+    @Override
+    public void close() {
+        if (!running) {
+            return;
+        }
+        timer.shutdownNow();
+        CompletableFuture<Void> flushed = new CompletableFuture<>();
+        queue.add(() -> {
+            for (HostView v : hosts.values()) {
+                if (v.stateLoaded && v.dirty) {
+                    checkpoint(v);
+                }
+            }
+            running = false;
+            flushed.complete(null);
+        });
+        try {
+            flushed.get(10, TimeUnit.SECONDS);
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.warn("Fleet engine did not stop cleanly: {}", e.toString());
+            running = false;
+            thread.interrupt();
+        }
+        writer.close();
+    }
+}

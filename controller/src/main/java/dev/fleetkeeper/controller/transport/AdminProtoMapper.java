@@ -1,0 +1,61 @@
+package dev.fleetkeeper.controller.transport;
+
+import dev.fleetkeeper.controller.fleet.HostStatus;
+import dev.fleetkeeper.controller.fleet.PortRow;
+import dev.fleetkeeper.controller.fleet.ProcessOrder;
+import dev.fleetkeeper.controller.fleet.ProcessRow;
+import dev.fleetkeeper.controller.store.HostRecord;
+import dev.fleetkeeper.proto.v1.HostSummary;
+import dev.fleetkeeper.proto.v1.PortEntry;
+import dev.fleetkeeper.proto.v1.ProcessEntry;
+import dev.fleetkeeper.proto.v1.ProcessSort;
+
+/** Converts the fleet engine's views to admin API messages. Stateless. */
+final class AdminProtoMapper {
+
+    private AdminProtoMapper() {
+    }
+
+    static HostSummary host(HostStatus s) {
+        HostRecord r = s.record();
+        return HostSummary.newBuilder()
+                .setHostId(r.hostId())
+                .setHostname(r.hostname())
+                .putAllLabels(r.labels())
+                .setAgentVersion(r.agentVersion())
+                .setKernel(r.kernel())
+                .setBootId(r.bootId())
+                .setOnline(r.online())
+                .setLastSeenUnixMs(r.lastSeenMillis())
+                .setRegisteredAtUnixMs(r.registeredAtMillis())
+                .setConnectedAtUnixMs(r.connectedAtMillis())
+                .setStats(s.stats())
+                .setProcessCount(s.processCount())
+                .setZombieCount(s.zombieCount())
+                .setListenerCount(s.listenerCount())
+                .build();
+    }
+
+    static ProcessEntry process(ProcessRow row) {
+        ProcessEntry.Builder b = ProcessEntry.newBuilder()
+                .setHostId(row.hostId())
+                .setHostname(row.hostname())
+                .setProcess(row.process());
+        if (row.parent() != null) {
+            b.setParent(row.parent());
+        }
+        return b.build();
+    }
+
+    static PortEntry port(PortRow row) {
+        return PortEntry.newBuilder().setSocket(row.socket()).addAllOwners(row.owners()).build();
+    }
+
+    static ProcessOrder order(ProcessSort sort) {
+        switch (sort) {
+            case PROCESS_SORT_CPU: return ProcessOrder.CPU;
+            case PROCESS_SORT_PID: return ProcessOrder.PID;
+            default: return ProcessOrder.MEMORY;
+        }
+    }
+}

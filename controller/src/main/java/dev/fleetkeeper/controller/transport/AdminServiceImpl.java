@@ -1,0 +1,253 @@
+package dev.fleetkeeper.controller.transport;
+
+import dev.fleetkeeper.controller.fleet.EventFilter;
+import dev.fleetkeeper.controller.fleet.FleetEngine;
+import dev.fleetkeeper.controller.store.EventQuery;
+import dev.fleetkeeper.controller.store.FleetStore;
+import dev.fleetkeeper.controller.store.MemoryPoint;
+import dev.fleetkeeper.proto.v1.AdminServiceGrpc;
+import dev.fleetkeeper.proto.v1.Event;
+import dev.fleetkeeper.proto.v1.GetHostRequest;
+import dev.fleetkeeper.proto.v1.GetMemorySeriesRequest;
+import dev.fleetkeeper.proto.v1.HostSummary;
+import dev.fleetkeeper.proto.v1.ListEventsRequest;
+import dev.fleetkeeper.proto.v1.ListEventsResponse;
+import dev.fleetkeeper.proto.v1.ListHostsRequest;
+import dev.fleetkeeper.proto.v1.ListHostsResponse;
+import dev.fleetkeeper.proto.v1.ListPortsRequest;
+import dev.fleetkeeper.proto.v1.ListPortsResponse;
+import dev.fleetkeeper.proto.v1.ListProcessesRequest;
+import dev.fleetkeeper.proto.v1.ListProcessesResponse;
+import dev.fleetkeeper.proto.v1.MemorySeries;
+import dev.fleetkeeper.proto.v1.TopMemoryRequest;
+import dev.fleetkeeper.proto.v1.TopMemoryResponse;
+import dev.fleetkeeper.proto.v1.WatchEventsRequest;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * {@code AdminService}: translates requests into fleet-engine queries and store reads, and
+ * their results into responses. Errors go through {@link GrpcErrors}.
+ */
+final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBase {
+
+    private static final int DEFAULT_EVENT_LIMIT = 100;
+    private static final int WATCH_BUFFER_LIMIT = 10_000;
+
+    private final FleetEngine engine;
+    private final FleetStore store;
+
+    AdminServiceImpl(FleetEngine engine, FleetStore store) {
+        this.engine = engine;
+        this.store = store;
+    }
+
+    @Override
+    public void listHosts(ListHostsRequest request, StreamObserver<ListHostsResponse> out) {
+        reply(() -> engine.hosts(request.getSelectorMap()), hosts -> ListHostsResponse.newBuilder()
+                .addAllHosts(hosts.stream().map(AdminProtoMapper::host).toList()).build(), out);
+    }
+
+    @Override
+    public void getHost(GetHostRequest request, StreamObserver<HostSummary> out) {
+        reply(() -> engine.host(requireHost(request.getHost())), AdminProtoMapper::host, out);
+    }
+
+    @Override
+    public void listProcesses(ListProcessesRequest request, StreamObserver<ListProcessesResponse> out) {
+        reply(() -> engine.processes(requireHost(request.getHost()), AdminProtoMapper.order(request.getSort()),
+                request.getZombiesOnly(), request.getLimit()), p -> ListProcessesResponse.newBuilder()
+                .addAllProcesses(p.rows().stream().map(AdminProtoMapper::process).toList())
+                .setSampledAtUnixMs(p.host().sampledAtMillis())
+                .setHostOnline(p.host().record().online())
+                .build(), out);
+    }
+
+    @Override
+    public void listPorts(ListPortsRequest request, StreamObserver<ListPortsResponse> out) {
+        reply(() -> engine.ports(requireHost(request.getHost())), p -> ListPortsResponse.newBuilder()
+                .addAllPorts(p.rows().stream().map(AdminProtoMapper::port).toList())
+                .setSampledAtUnixMs(p.host().sampledAtMillis())
+                .setHostOnline(p.host().record().online())
+                .build(), out);
+    }
+
+    @Override
+    public void topMemory(TopMemoryRequest request, StreamObserver<TopMemoryResponse> out) {
+        reply(() -> engine.topMemory(request.getLimit(), request.getSelectorMap()), rows -> TopMemoryResponse.newBuilder()
+                .addAllProcesses(rows.stream().map(AdminProtoMapper::process).toList()).build(), out);
+    }
+
+    @Override
+    public void listEvents(ListEventsRequest request, StreamObserver<ListEventsResponse> out) {
+        reply(() -> filter(request), f -> ListEventsResponse.newBuilder()
+                .addAllEvents(store.events(query(f, request.getLimit()))).build(), out);
+    }
+
+    @Override
+    public void getMemorySeries(GetMemorySeriesRequest request, StreamObserver<MemorySeries> out) {
+        if (!request.hasProcess()) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription("process: missing (expected: pid and start_ticks)")
+                    .asRuntimeException());
+            return;
+        }
+        reply(() -> engine.host(requireHost(request.getHost())), h -> {
+            List<MemoryPoint> points = store.memorySeries(h.record().hostId(), h.record().bootId(),
+                    request.getProcess().getPid(), request.getProcess().getStartTicks(),
+                    request.getSinceUnixMs(), Long.MAX_VALUE);
+            MemorySeries.Builder b = MemorySeries.newBuilder()
+                    .setHostId(h.record().hostId()).setProcess(request.getProcess());
+            for (MemoryPoint p : points) {
+                b.addPointsBuilder().setTimeUnixMs(p.timeMillis()).setRssBytes(p.rssBytes())
+                        .setPssBytes(p.pssBytes()).setPrivateBytes(p.privateBytes())
+                        .setAnonymousBytes(p.anonymousBytes());
+            }
+            return b.build();
+        }, out);
+    }
+
+    @Override
+    public void watchEvents(WatchEventsRequest request, StreamObserver<Event> responses) {
+        ServerCallStreamObserver<Event> out = (ServerCallStreamObserver<Event>) responses;
+        filter(request.getFilter()).whenComplete((f, error) -> {
+            if (error != null) {
+                out.onError(GrpcErrors.toStatus(error));
+                return;
+            }
+            new Watch(out, f).start(request.getFilter().getLimit());
+        });
+    }
+
+    /**
+     * One WatchEvents call: subscribes first, then sends the stored backlog, then live events,
+     * skipping what the backlog already covered. Bounded: a watcher that cannot keep up for
+     * {@value #WATCH_BUFFER_LIMIT} events is ended with RESOURCE_EXHAUSTED.
+     */
+    private final class Watch {
+        private final ServerCallStreamObserver<Event> out;
+        private final EventFilter filter;
+        private final ArrayDeque<Event> pending = new ArrayDeque<>();
+        private long lastSent;
+        private boolean backlogDone;
+        private boolean ended;
+        private AutoCloseable subscription;
+
+        Watch(ServerCallStreamObserver<Event> out, EventFilter filter) {
+            this.out = out;
+            this.filter = filter;
+        }
+
+        void start(int backlogLimit) {
+            synchronized (this) {
+                subscription = engine.events().subscribe(this::offer);
+                out.setOnCancelHandler(this::end);
+                out.setOnReadyHandler(this::drain);
+            }
+            List<Event> backlog = store.events(query(filter, backlogLimit));
+            synchronized (this) {
+                for (Event e : backlog) {
+                    pending.addLast(e);
+                }
+                backlogDone = true;
+                drain();
+            }
+        }
+
+        private synchronized void offer(List<Event> events) {
+            for (Event e : events) {
+                if (filter.matches(e)) {
+                    pending.addLast(e);
+                }
+            }
+            if (pending.size() > WATCH_BUFFER_LIMIT) {
+                ended = true;
+                pending.clear();
+                closeSubscription();
+                out.onError(Status.RESOURCE_EXHAUSTED.withDescription("event watcher too slow: more than "
+                        + WATCH_BUFFER_LIMIT + " events waiting; reconnect with after_sequence=" + lastSent)
+                        .asRuntimeException());
+                return;
+            }
+            drain();
+        }
+
+        private synchronized void drain() {
+            if (ended || !backlogDone) {
+                return;
+            }
+            while (!pending.isEmpty() && out.isReady()) {
+                Event e = pending.removeFirst();
+                if (e.getSequence() > lastSent) {
+                    out.onNext(e);
+                    lastSent = e.getSequence();
+                }
+            }
+        }
+
+        private synchronized void end() {
+            ended = true;
+            closeSubscription();
+        }
+
+        private void closeSubscription() {
+            try {
+                if (subscription != null) {
+                    subscription.close();
+                }
+            } catch (Exception ignored) {
+                // Unsubscribing cannot fail.
+            }
+        }
+    }
+
+    private CompletableFuture<EventFilter> filter(ListEventsRequest r) {
+        CompletableFuture<String> host = r.getHost().isEmpty() ? CompletableFuture.completedFuture(null)
+                : engine.resolveHostId(r.getHost());
+        return host.thenApply(id -> new EventFilter(id, r.getSinceUnixMs(), Set.copyOf(r.getTypesList()),
+                r.getAfterSequence()));
+    }
+
+    private static EventQuery query(EventFilter f, int limit) {
+        return new EventQuery(f.hostId(), f.sinceMillis(), f.types(), f.afterSequence(),
+                limit <= 0 ? DEFAULT_EVENT_LIMIT : limit);
+    }
+
+    private static String requireHost(String host) {
+        if (host.isEmpty()) {
+            throw new IllegalArgumentException("host: missing (expected: a host id or name; see 'fleetkeeper hosts')");
+        }
+        return host;
+    }
+
+    private static <T, R> void reply(Supplier<CompletableFuture<T>> call, Function<T, R> map, StreamObserver<R> out) {
+        CompletableFuture<T> future;
+        try {
+            future = call.get();
+        } catch (RuntimeException e) {
+            out.onError(GrpcErrors.toStatus(e));
+            return;
+        }
+        future.whenComplete((value, error) -> {
+            if (error != null) {
+                out.onError(GrpcErrors.toStatus(error));
+                return;
+            }
+            R response;
+            try {
+                response = map.apply(value);
+            } catch (RuntimeException e) {
+                out.onError(GrpcErrors.toStatus(e));
+                return;
+            }
+            out.onNext(response);
+            out.onCompleted();
+        });
+    }
+}

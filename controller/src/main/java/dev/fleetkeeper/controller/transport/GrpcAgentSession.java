@@ -1,0 +1,126 @@
+package dev.fleetkeeper.controller.transport;
+
+import dev.fleetkeeper.controller.fleet.AgentSession;
+import dev.fleetkeeper.proto.v1.Ack;
+import dev.fleetkeeper.proto.v1.ControllerMessage;
+import dev.fleetkeeper.proto.v1.SamplingSettings;
+import dev.fleetkeeper.proto.v1.Welcome;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import java.time.Duration;
+
+/**
+ * One agent's stream as the fleet engine sees it. Sends are serialised on this object;
+ * acknowledgements that find the stream not ready are coalesced into the highest one and sent
+ * when it is (acks are cumulative), so a slow agent never makes the controller buffer.
+ * Thread-safe.
+ */
+final class GrpcAgentSession implements AgentSession {
+
+    private final String sessionId;
+    private final String peer;
+    private final String controllerVersion;
+    private final ServerCallStreamObserver<ControllerMessage> out;
+    private long durable;
+    private long acknowledged;
+    private boolean closed;
+
+    GrpcAgentSession(String sessionId, String peer, String controllerVersion,
+                     ServerCallStreamObserver<ControllerMessage> out) {
+        this.sessionId = sessionId;
+        this.peer = peer;
+        this.controllerVersion = controllerVersion;
+        this.out = out;
+    }
+
+    @Override
+    public String sessionId() {
+        return sessionId;
+    }
+
+    @Override
+    public String peer() {
+        return peer;
+    }
+
+    @Override
+    public synchronized void welcome(Duration scanInterval, Duration detailInterval, Duration heartbeatInterval) {
+        if (closed) {
+            return;
+        }
+        out.onNext(ControllerMessage.newBuilder().setWelcome(Welcome.newBuilder()
+                .setSessionId(sessionId)
+                .setControllerVersion(controllerVersion)
+                .setSampling(SamplingSettings.newBuilder()
+                        .setScanIntervalMs((int) scanInterval.toMillis())
+                        .setDetailIntervalMs((int) detailInterval.toMillis())
+                        .setHeartbeatIntervalMs((int) heartbeatInterval.toMillis())))
+                .build());
+    }
+
+    @Override
+    public synchronized void acknowledge(long sequence) {
+        if (closed || sequence <= durable) {
+            return;
+        }
+        durable = sequence;
+        flushAck();
+    }
+
+    synchronized void onReady() {
+        flushAck();
+    }
+
+    private void flushAck() {
+        if (durable > acknowledged && out.isReady() && !closed) {
+            out.onNext(ControllerMessage.newBuilder().setAck(Ack.newBuilder().setUpToSequence(durable)).build());
+            acknowledged = durable;
+        }
+    }
+
+    @Override
+    public void requestMore(int n) {
+        if (!isClosed()) {
+            out.request(n);
+        }
+    }
+
+    @Override
+    public synchronized void close(String reason) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            out.onError(Status.ABORTED.withDescription(reason).asRuntimeException());
+        } catch (IllegalStateException alreadyClosed) {
+            // The call ended on its own meanwhile.
+        }
+    }
+
+    /** The agent half-closed: finish our side too. */
+    synchronized void complete() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            out.onCompleted();
+        } catch (IllegalStateException alreadyClosed) {
+            // The call ended on its own meanwhile.
+        }
+    }
+
+    synchronized void markClosed() {
+        closed = true;
+    }
+
+    private synchronized boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public String toString() {
+        return "session " + sessionId + " from " + peer;
+    }
+}
