@@ -1,0 +1,41 @@
+package dev.fleetkeeper.cli.dev;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * The demo service that {@code fleetkeeper dev} starts: a tiny HTTP server on a loopback port
+ * that answers {@code /health}. Run as its own process ({@code java -cp ... DemoWorker PORT
+ * NAME}) so that the agent sees a real service process and its listener.
+ */
+public final class DemoWorker {
+
+    private DemoWorker() {
+    }
+
+    public static void main(String[] args) throws IOException, InterruptedException {
+        int port = Integer.parseInt(args[0]);
+        String name = args.length > 1 ? args[1] : "demo";
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 16);
+        server.createContext("/", exchange -> {
+            byte[] body = (name + " ok\n").getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream os = exchange.getResponseBody()) {
+                os.write(body);
+            }
+        });
+        server.start();
+        System.out.println(name + " listening on 127.0.0.1:" + port);
+        CountDownLatch forever = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.stop(0);
+            forever.countDown();
+        }));
+        forever.await();
+    }
+}
