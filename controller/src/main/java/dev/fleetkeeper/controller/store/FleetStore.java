@@ -141,6 +141,9 @@ public final class FleetStore implements AutoCloseable {
         boolean fresh = prepareDirectory(dir);
         RocksDB.loadLibrary();
         List<String> existing = fresh ? List.of() : existingFamilies(dir);
+        if (!fresh) {
+            checkReadOnly(dir, existing);
+        }
         Natives natives = new Natives();
         try {
             natives.openDatabase(dir, fresh, existing, options);
@@ -605,11 +608,55 @@ public final class FleetStore implements AutoCloseable {
             throw unavailable(dir, e);
         }
         List<String> out = names.stream().map(n -> new String(n, StandardCharsets.UTF_8)).toList();
-        if (!out.contains(ColumnFamily.META.dbName())) {
-            throw new StoreUnavailableException(dir, Reason.NOT_A_STORE,
-                    "a RocksDB database without Fleetkeeper's column families: " + out, null);
+        if (out.contains(ColumnFamily.META.dbName())) {
+            return out;
         }
-        return out;
+        // RocksJava's list skips what it cannot read: a garbage MANIFEST lists only "default"
+        // and a garbage CURRENT lists nothing. Before calling the directory foreign, let a
+        // read-only open (which writes nothing to the database) report what is wrong.
+        try (Options options = new Options()) {
+            RocksDB.openReadOnly(options, dir.toString()).close();
+        } catch (RocksDBException e) {
+            if (!(e.getMessage() != null && e.getMessage().contains("open all column families"))) {
+                throw unavailable(dir, e);
+            }
+        }
+        if (out.isEmpty()) {
+            // Every readable RocksDB database lists at least "default".
+            throw new StoreUnavailableException(dir, Reason.CORRUPT,
+                    "RocksDB lists no column families: CURRENT or the MANIFEST is unreadable", null);
+        }
+        throw new StoreUnavailableException(dir, Reason.NOT_A_STORE,
+                "a RocksDB database without Fleetkeeper's column families: " + out, null);
+    }
+
+    /**
+     * Reads the schema version through a read-only open, which changes no file of the database
+     * (a read-write open writes a new MANIFEST and flushes the WAL): a store this build must not
+     * open is refused before anything in it changes.
+     */
+    private static void checkReadOnly(Path dir, List<String> families) {
+        List<ColumnFamilyHandle> handles = new ArrayList<>();
+        try (DBOptions options = new DBOptions(); ColumnFamilyOptions familyOptions = new ColumnFamilyOptions()) {
+            List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
+            for (String name : families) {
+                descriptors.add(new ColumnFamilyDescriptor(name.getBytes(StandardCharsets.UTF_8), familyOptions));
+            }
+            try (RocksDB db = RocksDB.openReadOnly(options, dir.toString(), descriptors, handles)) {
+                ColumnFamilyHandle meta = handles.get(families.indexOf(ColumnFamily.META.dbName()));
+                byte[] version = db.get(meta, Keys.SCHEMA_VERSION);
+                if (version != null && version.length == 4 && Keys.readU32(version) > SCHEMA_VERSION) {
+                    throw new StoreUnavailableException(dir, Reason.NEWER_SCHEMA, "schema version "
+                            + Keys.readU32(version) + "; this build reads up to " + SCHEMA_VERSION, null);
+                }
+            } finally {
+                for (ColumnFamilyHandle handle : handles) {
+                    handle.close();
+                }
+            }
+        } catch (RocksDBException e) {
+            throw unavailable(dir, e);
+        }
     }
 
     private static StoreUnavailableException unavailable(Path dir, RocksDBException e) {
