@@ -1,0 +1,324 @@
+package dev.fleetkeeper.agent.telemetry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(30)
+class ProcScannerFixtureTest {
+
+    private static final long BOOT_MILLIS = 1_700_000_000_000L;
+
+    @TempDir
+    Path temp;
+
+    private ProcFixture fixture;
+    private FakeClock clock;
+    private ProcScanner scanner;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        fixture = new ProcFixture(temp);
+        clock = new FakeClock(Instant.ofEpochMilli(1_700_000_500_000L));
+        scanner = new ProcScanner(fixture.root, fixture.passwd, clock, Duration.ofSeconds(30),
+                Duration.ofMinutes(5));
+    }
+
+    private static ProcessSample byPid(HostScan scan, int pid) {
+        return scan.processes().values().stream().filter(p -> p.pid() == pid).findFirst().orElseThrow();
+    }
+
+    private static List<Integer> ownerPids(HostScan scan, long inode) {
+        return scan.sockets().get(inode).owners().stream().map(ProcessId::pid).collect(Collectors.toList());
+    }
+
+    @Test
+    void scan_readsCommWithSpacesAndParens() {
+        assertThat(byPid(scanner.scan(), 100).comm()).isEqualTo("my app) (x");
+    }
+
+    @Test
+    void scan_readsStatStatusCmdlineExeAndCgroup() {
+        ProcessSample p = byPid(scanner.scan(), 100);
+
+        assertThat(p.id()).isEqualTo(new ProcessId(100, 1000));
+        assertThat(p.state()).isEqualTo(ProcState.RUNNING);
+        assertThat(p.ppid()).isEqualTo(1);
+        assertThat(p.pgid()).isEqualTo(100);
+        assertThat(p.sid()).isEqualTo(100);
+        assertThat(p.threads()).isEqualTo(4);
+        assertThat(p.cpuUserMillis()).isEqualTo(2500);
+        assertThat(p.cpuSystemMillis()).isEqualTo(500);
+        assertThat(p.cpuPercent()).isZero();
+        assertThat(p.vsizeBytes()).isEqualTo(1_048_576_000L);
+        assertThat(p.rssBytes()).isEqualTo(25_600L * 4096);
+        assertThat(p.startTimeMillis()).isEqualTo(BOOT_MILLIS + 10_000);
+        assertThat(p.uid()).isEqualTo(1000);
+        assertThat(p.euid()).isEqualTo(1000);
+        assertThat(p.user()).isEqualTo("app");
+        assertThat(p.cmdline()).containsExactly("node", "/srv/app/server.js", "--port", "8080");
+        assertThat(p.exe()).isEqualTo("/usr/bin/node");
+        assertThat(p.cgroup()).isEqualTo("/system.slice/app.service");
+        assertThat(p.memory()).isEqualTo(new MemoryDetail(90_000L * 1024, 80_000L * 1024,
+                78_000L * 1024, 512L * 1024, 1_700_000_500_000L));
+    }
+
+    @Test
+    void scan_reportsZombieAndKernelThreadWithEmptyIdentityFacts() {
+        HostScan scan = scanner.scan();
+
+        ProcessSample zombie = byPid(scan, 102);
+        assertThat(zombie.isZombie()).isTrue();
+        assertThat(zombie.ppid()).isEqualTo(100);
+        assertThat(zombie.cmdline()).isEmpty();
+        assertThat(zombie.exe()).isEmpty();
+        assertThat(zombie.memory()).isNull();
+        ProcessSample kthread = byPid(scan, 2);
+        assertThat(kthread.cmdline()).isEmpty();
+        assertThat(kthread.exe()).isEmpty();
+        assertThat(kthread.cgroup()).isEqualTo("/");
+        assertThat(scan.processes()).hasSize(6);
+    }
+
+    @Test
+    void scan_namesUnknownUidByNumber() {
+        assertThat(byPid(scanner.scan(), 103).user()).isEqualTo("4242");
+    }
+
+    @Test
+    void scan_mapsEachListeningInodeToEveryProcessHoldingIt() {
+        HostScan scan = scanner.scan();
+
+        assertThat(ownerPids(scan, 1001)).containsExactly(100, 101);
+        assertThat(ownerPids(scan, 1003)).containsExactly(1);
+        assertThat(ownerPids(scan, 1004)).containsExactly(103);
+        assertThat(ownerPids(scan, 1002)).containsExactly(103);
+    }
+
+    @Test
+    void scan_formatsAddressesLikeSs_andKeepsOnlyListeningAndUnconnectedBound() {
+        Map<Long, SocketSample> sockets = scanner.scan().sockets();
+
+        assertThat(sockets.keySet()).containsExactlyInAnyOrder(1001L, 1002L, 1003L, 1004L, 1006L);
+        assertThat(sockets.get(1001L)).extracting(SocketSample::protocol, SocketSample::address,
+                SocketSample::port, SocketSample::uid).containsExactly(SocketProtocol.TCP, "127.0.0.1", 8080, 1000);
+        assertThat(sockets.get(1002L)).extracting(SocketSample::protocol, SocketSample::address,
+                SocketSample::port).containsExactly(SocketProtocol.TCP6, "::1", 9090);
+        assertThat(sockets.get(1003L)).extracting(SocketSample::address, SocketSample::port)
+                .containsExactly("::", 22);
+        assertThat(sockets.get(1006L)).extracting(SocketSample::address, SocketSample::port)
+                .containsExactly("::ffff:127.0.0.1", 7000);
+        assertThat(sockets.get(1004L)).extracting(SocketSample::protocol, SocketSample::address,
+                SocketSample::port).containsExactly(SocketProtocol.UDP, "0.0.0.0", 5353);
+    }
+
+    @Test
+    void scan_skipsMalformedSocketLineAndCountsIt() {
+        HostScan scan = scanner.scan();
+
+        assertThat(scan.host().scan().malformed()).isEqualTo(1);
+        assertThat(scan.host().scan().vanished()).isZero();
+    }
+
+    @Test
+    void scan_readsHostFiguresAndHostInfo() {
+        HostSample h = scanner.scan().host();
+
+        assertThat(h.memTotalBytes()).isEqualTo(2_048_000L * 1024);
+        assertThat(h.memAvailableBytes()).isEqualTo(1_024_000L * 1024);
+        assertThat(h.swapTotalBytes()).isEqualTo(512_000L * 1024);
+        assertThat(h.swapFreeBytes()).isEqualTo(256_000L * 1024);
+        assertThat(h.load1()).isEqualTo(0.5);
+        assertThat(h.load5()).isEqualTo(1.25);
+        assertThat(h.load15()).isEqualTo(2.0);
+        assertThat(h.memoryPressure()).isEqualTo(
+                new MemoryPressure(1.5f, 0.75f, 0.1f, 0.5f, 0.25f, 0.05f, 123_456, 65_432));
+        assertThat(h.oomKills()).isEqualTo(3);
+        assertThat(h.uptimeMillis()).isEqualTo(12_345_670);
+        assertThat(h.processCount()).isEqualTo(6);
+        assertThat(h.cpuCount()).isEqualTo(2);
+        assertThat(scanner.hostInfo()).isEqualTo(new HostInfo("fixture-host", "6.1.0-fixture",
+                "0f8fad5b-d9cb-469f-a165-70867728950e", BOOT_MILLIS, 100, 2));
+    }
+
+    @Test
+    void scan_reportsNoPressureWhereTheKernelHasNoPsi() throws Exception {
+        fixture.delete("pressure/memory");
+
+        assertThat(scanner.scan().host().memoryPressure()).isNull();
+    }
+
+    @Test
+    void scan_computesCpuPercentFromTickDeltaOverWallTime() throws Exception {
+        scanner.scan();
+        fixture.write("100/stat", fixture.read("100/stat").replace(" 250 50 ", " 300 50 "));
+        clock.advance(Duration.ofSeconds(1));
+
+        // 50 ticks = 500 ms of CPU in 1,000 ms of wall time: half a core.
+        assertThat(byPid(scanner.scan(), 100).cpuPercent()).isEqualTo(50f);
+    }
+
+    @Test
+    void scan_readsSmapsOnDetailCadence_butEveryScanForManagedIdentities() throws Exception {
+        scanner.scan();
+        fixture.write("100/smaps_rollup", fixture.read("100/smaps_rollup").replace("Pss:                90000", "Pss:                91000"));
+        fixture.write("101/smaps_rollup", fixture.read("101/smaps_rollup").replace("Pss:                40000", "Pss:                41000"));
+        scanner.setDetailEveryScan(id -> id.pid() == 100);
+        clock.advance(Duration.ofSeconds(1));
+
+        HostScan second = scanner.scan();
+        assertThat(byPid(second, 100).memory().pssBytes()).isEqualTo(91_000L * 1024);
+        assertThat(byPid(second, 101).memory().pssBytes()).isEqualTo(40_000L * 1024);
+
+        clock.advance(Duration.ofSeconds(30));
+        assertThat(byPid(scanner.scan(), 101).memory().pssBytes()).isEqualTo(41_000L * 1024);
+    }
+
+    @Test
+    void scan_reusesIdentityFactsOfKnownProcess_untilItsCommChanges() throws Exception {
+        scanner.scan();
+        fixture.write("101/cmdline", "python3\0job.py\0");
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(byPid(scanner.scan(), 101).cmdline()).containsExactly("node", "/srv/app/worker.js");
+
+        fixture.write("101/stat", fixture.read("101/stat").replace("(node)", "(python3)"));
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(byPid(scanner.scan(), 101).cmdline()).containsExactly("python3", "job.py");
+    }
+
+    @Test
+    void scan_treatsReusedPidAsNewIdentity() throws Exception {
+        HostScan first = scanner.scan();
+        fixture.write("103/stat", fixture.read("103/stat").replace(" 1400 ", " 9000 "));
+        fixture.write("103/cmdline", "other\0");
+        clock.advance(Duration.ofSeconds(1));
+
+        HostScan second = scanner.scan();
+        assertThat(first.processes()).containsKey(new ProcessId(103, 1400));
+        assertThat(second.processes()).doesNotContainKey(new ProcessId(103, 1400));
+        assertThat(second.processes().get(new ProcessId(103, 9000)).cmdline()).containsExactly("other");
+        assertThat(ownerPids(second, 1004)).containsExactly(103);
+        assertThat(second.sockets().get(1004L).owners()).containsExactly(new ProcessId(103, 9000));
+    }
+
+    @Test
+    void scan_findsForkedChildAsNewOwnerWithoutFullWalk() throws Exception {
+        scanner.scan();
+        long walks = scanner.fullWalks();
+        fixture.cloneProcess(101, 104, 5000);
+        fixture.link("104/fd/5", "socket:[1001]");
+        clock.advance(Duration.ofSeconds(1));
+
+        HostScan second = scanner.scan();
+        assertThat(ownerPids(second, 1001)).containsExactly(100, 101, 104);
+        assertThat(scanner.fullWalks()).isEqualTo(walks);
+    }
+
+    @Test
+    void scan_dropsOwnerThatClosedItsFd() throws Exception {
+        scanner.scan();
+        fixture.delete("101/fd/5");
+        clock.advance(Duration.ofSeconds(1));
+
+        assertThat(ownerPids(scanner.scan(), 1001)).containsExactly(100);
+    }
+
+    @Test
+    void scan_findsOwnerThatMovedItsFd() throws Exception {
+        scanner.scan();
+        fixture.delete("101/fd/5");
+        fixture.link("101/fd/12", "socket:[1001]");
+        clock.advance(Duration.ofSeconds(1));
+
+        assertThat(ownerPids(scanner.scan(), 1001)).containsExactly(100, 101);
+    }
+
+    @Test
+    void scan_walksAllFdsWhenAnExistingProcessOpensANewListener() throws Exception {
+        scanner.scan();
+        long walks = scanner.fullWalks();
+        fixture.write("net/tcp", fixture.read("net/tcp").replace("   2: this line is malformed\n",
+                "   2: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1500 1 0000000000000000 100 0 0 10 0\n"));
+        fixture.link("1/fd/8", "socket:[1500]");
+        clock.advance(Duration.ofSeconds(1));
+
+        HostScan second = scanner.scan();
+        assertThat(ownerPids(second, 1500)).containsExactly(1);
+        assertThat(second.sockets().get(1500L).address()).isEqualTo("0.0.0.0");
+        assertThat(scanner.fullWalks()).isEqualTo(walks + 1);
+    }
+
+    @Test
+    void scan_doesNotRepeatFullWalkForAnInodeNobodyCanBeFoundFor() throws Exception {
+        fixture.delete("1/fd/3"); // :22 held by a process whose fds we may not read
+        scanner.scan();
+        long walks = scanner.fullWalks();
+        clock.advance(Duration.ofSeconds(1));
+
+        HostScan second = scanner.scan();
+        assertThat(second.sockets().get(1003L).owners()).isEmpty();
+        assertThat(scanner.fullWalks()).isEqualTo(walks);
+
+        clock.advance(ProcScanner.DEFAULT_FULL_WALK_INTERVAL);
+        fixture.link("1/fd/3", "socket:[1003]");
+        assertThat(ownerPids(scanner.scan(), 1003)).containsExactly(1);
+    }
+
+    @Test
+    void scan_findsLongRunningParentOfNewChildHoldingNewListener() throws Exception {
+        scanner.scan();
+        long walks = scanner.fullWalks();
+        // 103 opened :8081 and forked 105 between two scans: both hold it.
+        fixture.write("net/tcp", fixture.read("net/tcp").replace("   2: this line is malformed\n",
+                "   2: 0100007F:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000  4242        0 1501 1 0000000000000000 100 0 0 10 0\n"));
+        fixture.link("103/fd/9", "socket:[1501]");
+        fixture.cloneProcess(103, 105, 6000);
+        fixture.link("105/fd/9", "socket:[1501]");
+        clock.advance(Duration.ofSeconds(1));
+
+        assertThat(ownerPids(scanner.scan(), 1501)).containsExactly(103, 105);
+        assertThat(scanner.fullWalks()).isEqualTo(walks);
+    }
+
+    @Test
+    void scan_countsProcessThatVanishedMidScan_insteadOfThrowing() throws Exception {
+        // Listed in /proc, but gone by the time its stat is read.
+        fixture.write("200/cmdline", "");
+        fixture.cloneProcess(101, 201, 7000);
+        fixture.write("201/stat", ""); // empty stat: a task being reaped
+
+        HostScan scan = scanner.scan();
+        assertThat(scan.host().scan().vanished()).isEqualTo(2);
+        assertThat(scan.processes()).hasSize(6);
+    }
+
+    @Test
+    void scan_countsMalformedStatAndKeepsScanning() throws Exception {
+        fixture.cloneProcess(101, 202, 7000);
+        fixture.write("202/stat", "202 (broken\n");
+
+        HostScan scan = scanner.scan();
+        assertThat(scan.host().scan().malformed()).isEqualTo(2); // this stat and the tcp line
+        assertThat(scan.processes()).hasSize(6);
+    }
+
+    @Test
+    void scan_keepsUnchangedSamplesAsTheSameObjects() {
+        HostScan first = scanner.scan();
+        clock.advance(Duration.ofSeconds(1));
+        HostScan second = scanner.scan();
+
+        assertThat(second.processes().get(new ProcessId(101, 1200)))
+                .isSameAs(first.processes().get(new ProcessId(101, 1200)));
+        assertThat(second.sockets().get(1001L)).isSameAs(first.sockets().get(1001L));
+    }
+}
