@@ -32,7 +32,9 @@ public final class Backoff {
         if (attempt < 0) {
             throw new IllegalArgumentException("attempt: " + attempt + " (expected: >= 0)");
         }
-        long ceiling = attempt >= 62 ? maxMillis : Math.min(maxMillis, initialMillis << Math.min(attempt, 30));
+        int shift = Math.min(attempt, 30);
+        // Compare before shifting: initialMillis << shift overflows for initial delays of months.
+        long ceiling = initialMillis > (maxMillis >> shift) ? maxMillis : initialMillis << shift;
         long half = ceiling / 2;
         return Duration.ofMillis(half + (long) (random.getAsDouble() * (ceiling - half)));
     }
