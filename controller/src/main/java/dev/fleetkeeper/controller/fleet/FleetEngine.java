@@ -72,6 +72,7 @@ public final class FleetEngine implements AutoCloseable {
     private long lastExpireMillis;
     private volatile boolean running;
     private volatile int onlineCount;
+    private boolean onlineDirty;
 
     public FleetEngine(FleetStore store, FleetSettings settings, InstantSource clock, MeterRegistry registry) {
         this.store = store;
@@ -345,6 +346,7 @@ public final class FleetEngine implements AutoCloseable {
                 checkpoint(v);
             }
         }
+        recountOnlineNow();
         if (now - lastExpireMillis >= EXPIRE_EVERY_MILLIS) {
             lastExpireMillis = now;
             try {
@@ -356,6 +358,14 @@ public final class FleetEngine implements AutoCloseable {
     }
 
     private void recountOnline() {
+        onlineDirty = true;
+    }
+
+    private void recountOnlineNow() {
+        if (!onlineDirty) {
+            return;
+        }
+        onlineDirty = false;
         int n = 0;
         for (HostView v : hosts.values()) {
             if (v.record.online()) {
@@ -394,7 +404,7 @@ public final class FleetEngine implements AutoCloseable {
         }
         writer.submit(new StoreWriter.Unit(batch, acks));
         batch = store.newBatch();
-        acks = new ArrayList<>();
+        acks = new ArrayList<>(Math.max(16, acks.size()));
     }
 
     // ---------------------------------------------------------------- queries (any thread)
@@ -425,11 +435,15 @@ public final class FleetEngine implements AutoCloseable {
             HostView v = resolve(ref);
             ensureLoaded(v);
             List<ProcessRow> rows = new ArrayList<>();
-            for (Process p : v.processes.values()) {
+            for (ProcKey k : v.processes.keySet()) {
+                Process p = v.full(k);
                 if (zombiesOnly && !HostView.isZombie(p)) {
                     continue;
                 }
                 Process parent = zombiesOnly ? HostView.parentIn(v.processes, p) : null;
+                if (parent != null) {
+                    parent = v.full(ProcKey.of(parent.getKey()));
+                }
                 rows.add(new ProcessRow(v.hostId(), v.record.hostname(), p, parent));
             }
             rows.sort(comparator(order));
@@ -446,7 +460,7 @@ public final class FleetEngine implements AutoCloseable {
             for (Socket s : v.sockets.values()) {
                 List<Process> owners = new ArrayList<>();
                 for (var k : s.getOwnersList()) {
-                    Process p = v.processes.get(ProcKey.of(k));
+                    Process p = v.full(ProcKey.of(k));
                     if (p != null) {
                         owners.add(p);
                     }
@@ -464,22 +478,28 @@ public final class FleetEngine implements AutoCloseable {
     public CompletableFuture<List<ProcessRow>> topMemory(int limit, Map<String, String> selector) {
         return call(() -> {
             int n = limit <= 0 ? 10 : limit;
-            java.util.PriorityQueue<ProcessRow> top = new java.util.PriorityQueue<>(
-                    Comparator.comparingLong((ProcessRow r) -> r.process().getRssBytes()));
+            record Candidate(HostView host, ProcKey key, long rss) {
+            }
+            java.util.PriorityQueue<Candidate> top = new java.util.PriorityQueue<>(
+                    Comparator.comparingLong(Candidate::rss));
             for (HostView v : hosts.values()) {
                 if (!v.record.online() || !matches(v, selector)) {
                     continue;
                 }
-                for (Process p : v.processes.values()) {
+                for (Map.Entry<ProcKey, Process> e : v.processes.entrySet()) {
+                    long rss = e.getValue().getRssBytes();
                     if (top.size() < n) {
-                        top.add(new ProcessRow(v.hostId(), v.record.hostname(), p, null));
-                    } else if (p.getRssBytes() > top.peek().process().getRssBytes()) {
+                        top.add(new Candidate(v, e.getKey(), rss));
+                    } else if (rss > top.peek().rss()) {
                         top.poll();
-                        top.add(new ProcessRow(v.hostId(), v.record.hostname(), p, null));
+                        top.add(new Candidate(v, e.getKey(), rss));
                     }
                 }
             }
-            List<ProcessRow> out = new ArrayList<>(top);
+            List<ProcessRow> out = new ArrayList<>(top.size());
+            for (Candidate c : top) {
+                out.add(new ProcessRow(c.host().hostId(), c.host().record.hostname(), c.host().full(c.key()), null));
+            }
             out.sort(comparator(ProcessOrder.MEMORY));
             return out;
         });

@@ -39,7 +39,10 @@ final class HostView {
     boolean stateLoaded;
     long takenAtMillis;
     HostStats stats = HostStats.getDefaultInstance();
+    /** Latest sample per identity, as received: changed processes arrive without cmdline and exe. */
     final Map<ProcKey, Process> processes = new HashMap<>();
+    /** The sample that carried each identity's cmdline and exe (sent once per identity). */
+    final Map<ProcKey, Process> identities = new HashMap<>();
     final Map<Long, Socket> sockets = new HashMap<>();
     final Map<ProcKey, Long> lastPointMillis = new HashMap<>();
     boolean dirty;
@@ -111,6 +114,12 @@ final class HostView {
         }
         processes.clear();
         processes.putAll(incoming);
+        identities.clear();
+        for (Map.Entry<ProcKey, Process> e : incoming.entrySet()) {
+            if (hasIdentity(e.getValue())) {
+                identities.put(e.getKey(), e.getValue());
+            }
+        }
         sockets.clear();
         sockets.putAll(incomingSockets);
         lastPointMillis.keySet().retainAll(incoming.keySet());
@@ -133,27 +142,25 @@ final class HostView {
         for (ProcessKey key : delta.getProcessesRemovedList()) {
             ProcKey k = ProcKey.of(key);
             Process gone = processes.remove(k);
+            Process identity = identities.remove(k);
             lastPointMillis.remove(k);
             if (gone != null) {
-                events.add(ev.processExited(hostId(), t, gone, false));
+                events.add(ev.processExited(hostId(), t, identity == null ? gone : merge(gone, identity), false));
             }
         }
         for (Process p : delta.getProcessesUpsertedList()) {
             ProcKey k = ProcKey.of(p.getKey());
-            Process before = processes.get(k);
-            Process merged = p;
-            if (before != null && p.getCmdlineCount() == 0 && p.getExe().isEmpty()) {
-                // cmdline and exe travel once per identity: keep the ones we have.
-                merged = p.toBuilder().addAllCmdline(before.getCmdlineList()).setExe(before.getExe()).build();
+            Process before = processes.put(k, p);
+            if (hasIdentity(p)) {
+                identities.put(k, p);
             }
-            processes.put(k, merged);
             if (before == null) {
-                events.add(ev.processStarted(hostId(), t, merged));
+                events.add(ev.processStarted(hostId(), t, p));
             }
-            if (isZombie(merged) && (before == null || !isZombie(before))) {
-                events.add(ev.zombieAppeared(hostId(), t, merged, parentIn(processes, merged)));
+            if (isZombie(p) && (before == null || !isZombie(before))) {
+                events.add(ev.zombieAppeared(hostId(), t, full(k), parentIn(processes, p)));
             }
-            addPointIfDue(points, k, merged, t, resolutionMillis);
+            addPointIfDue(points, k, p, t, resolutionMillis);
         }
         for (long inode : delta.getSocketsRemovedList()) {
             Socket gone = sockets.remove(inode);
@@ -175,12 +182,32 @@ final class HostView {
 
     /** The state as one Snapshot, for the store's checkpoint. */
     Snapshot toSnapshot() {
-        return Snapshot.newBuilder()
-                .setTakenAtUnixMs(takenAtMillis)
-                .setHost(stats)
-                .addAllProcesses(processes.values())
-                .addAllSockets(sockets.values())
-                .build();
+        Snapshot.Builder b = Snapshot.newBuilder().setTakenAtUnixMs(takenAtMillis).setHost(stats);
+        for (ProcKey k : processes.keySet()) {
+            b.addProcesses(full(k));
+        }
+        return b.addAllSockets(sockets.values()).build();
+    }
+
+    /** The latest sample of {@code k} with its cmdline and exe; null when unknown. */
+    Process full(ProcKey k) {
+        Process p = processes.get(k);
+        if (p == null || hasIdentity(p)) {
+            return p;
+        }
+        Process identity = identities.get(k);
+        return identity == null ? p : merge(p, identity);
+    }
+
+    private static boolean hasIdentity(Process p) {
+        return p.getCmdlineCount() > 0 || !p.getExe().isEmpty();
+    }
+
+    private static Process merge(Process dynamic, Process identity) {
+        if (dynamic == identity) {
+            return dynamic;
+        }
+        return dynamic.toBuilder().addAllCmdline(identity.getCmdlineList()).setExe(identity.getExe()).build();
     }
 
     int zombieCount() {

@@ -52,6 +52,9 @@ final class StoreWriter implements AutoCloseable {
         this.durableLatency = Timer.builder("fleetkeeper.controller.ingest.durable.latency")
                 .description("From receipt of an agent message to its effects being durable")
                 .publishPercentiles(0.5, 0.99)
+                // Percentiles over the last ~30 s, so that a connect storm does not dominate for minutes.
+                .distributionStatisticExpiry(java.time.Duration.ofSeconds(30))
+                .distributionStatisticBufferLength(3)
                 .register(registry);
         this.failures = Counter.builder("fleetkeeper.controller.store.failures")
                 .description("Group commits that failed; their messages were not acknowledged").register(registry);
@@ -82,7 +85,7 @@ final class StoreWriter implements AutoCloseable {
                 }
                 group.add(first);
                 queue.drainTo(group);
-                boolean stop = group.remove(POISON);
+                boolean stop = group.removeIf(u -> u == POISON);
                 commit(group);
                 group.clear();
                 if (stop) {
