@@ -1,0 +1,128 @@
+#!/bin/sh
+# Smoke test of the distribution: unpacks the tarball into a temp dir and runs what an operator
+# runs first. Cheap (a few JVM starts) and real (the built artifacts, the shipped scripts).
+#
+#   deploy/src/test/dist-smoke.sh [DEPLOY_TARGET_DIR]     (default: deploy/target)
+#
+# Needs: the tarball (./mvnw -pl deploy package) and, if built, the slim agent jar
+# (deploy/agent-jar/target). Exits non-zero with a message on the first failure.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd -P)
+target=${1:-$here/../../target}
+agent_jar_dir=$here/../../agent-jar/target
+
+fail() {
+  printf 'dist-smoke: FAIL: %s\n' "$*" >&2
+  exit 1
+}
+
+ok() {
+  printf 'dist-smoke: ok: %s\n' "$*"
+}
+
+tarball=
+for f in "$target"/fleetkeeper-*.tar.gz; do
+  [ -f "$f" ] && tarball=$f
+done
+[ -n "$tarball" ] || fail "no fleetkeeper-*.tar.gz in $target: build it with ./mvnw -pl deploy package"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/fleetkeeper-smoke.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+tar -xzf "$tarball" -C "$work"
+home=$(ls -d "$work"/fleetkeeper-*)
+ok "unpacked $(basename "$tarball")"
+
+for f in bin/fleetkeeper bin/fleetkeeper-agent bin/fleetkeeper-controller install.sh; do
+  [ -x "$home/$f" ] || fail "$f is not executable in the tarball"
+done
+for f in conf/agent.yaml.example conf/controller.yaml.example conf/logback.xml conf/agent.jvm \
+    systemd/fleetkeeper-agent.service systemd/fleetkeeper-controller.service; do
+  [ -f "$home/$f" ] || fail "$f is missing from the tarball"
+done
+for jar in fleetkeeper-cli fleetkeeper-agent fleetkeeper-controller fleetkeeper-proto grpc-netty-shaded picocli rocksdbjni; do
+  ls "$home"/lib/"$jar"-*.jar >/dev/null 2>&1 || fail "lib/ has no $jar jar"
+done
+ok "layout: bin/ conf/ systemd/ lib/ ($(ls "$home/lib" | wc -l | tr -d ' ') jars)"
+
+out=$("$home/bin/fleetkeeper" --version) || fail "bin/fleetkeeper --version exited $?"
+case $out in
+  "fleetkeeper "*) ok "bin/fleetkeeper --version: $(printf '%s' "$out" | head -n 1)" ;;
+  *) fail "bin/fleetkeeper --version printed: $out" ;;
+esac
+
+out=$("$home/bin/fleetkeeper-agent" --help 2>&1) || fail "bin/fleetkeeper-agent --help exited $?: $out"
+case $out in
+  *Usage:*fleetkeeper-agent*) ok "bin/fleetkeeper-agent --help" ;;
+  *) fail "bin/fleetkeeper-agent --help printed: $out" ;;
+esac
+
+out=$("$home/bin/fleetkeeper-controller" --help 2>&1) || fail "bin/fleetkeeper-controller --help exited $?: $out"
+ok "bin/fleetkeeper-controller --help"
+
+# Through a symlink, as install.sh links it into /usr/local/bin.
+mkdir "$work/path"
+ln -s "$home/bin/fleetkeeper" "$work/path/fleetkeeper"
+"$work/path/fleetkeeper" --version >/dev/null || fail "bin/fleetkeeper through a symlink failed"
+ok "bin/fleetkeeper runs through a symlink"
+
+# An unreachable controller: exit 2 and exactly one line on stderr, naming the address.
+port=1
+set +e
+"$home/bin/fleetkeeper" --controller "127.0.0.1:$port" hosts >"$work/out" 2>"$work/err"
+status=$?
+set -e
+[ "$status" = 2 ] || fail "hosts against a closed port exited $status, expected 2; stderr: $(cat "$work/err")"
+[ "$(wc -l <"$work/err" | tr -d ' ')" = 1 ] || fail "hosts against a closed port printed more than one stderr line: $(cat "$work/err")"
+grep -q "127.0.0.1:$port" "$work/err" || fail "the error does not name the address: $(cat "$work/err")"
+ok "unreachable controller: exit 2, one line"
+
+# A Java that is too old: the scripts must say so instead of failing obscurely.
+mkdir -p "$work/oldjava/bin"
+cat >"$work/oldjava/bin/java" <<'JAVA'
+#!/bin/sh
+echo 'java version "1.8.0_392"' >&2
+JAVA
+chmod +x "$work/oldjava/bin/java"
+set +e
+err=$(JAVA_HOME=$work/oldjava "$home/bin/fleetkeeper" --version 2>&1)
+status=$?
+set -e
+[ "$status" != 0 ] || fail "a Java 8 JAVA_HOME was accepted"
+case $err in
+  *"needs Java 17 or newer"*) ok "Java 8 refused: $err" ;;
+  *) fail "a Java 8 JAVA_HOME gave: $err" ;;
+esac
+
+# install.sh, staged (no root needed), twice: the second run must succeed and keep the config.
+"$home/install.sh" --destdir "$work/root" >/dev/null || fail "install.sh --destdir failed"
+echo "# edited" >>"$work/root/etc/fleetkeeper/agent.yaml"
+"$home/install.sh" --destdir "$work/root" >/dev/null || fail "install.sh --destdir failed the second time"
+grep -q "# edited" "$work/root/etc/fleetkeeper/agent.yaml" || fail "install.sh overwrote /etc/fleetkeeper/agent.yaml"
+[ -x "$work/root/opt/fleetkeeper/bin/fleetkeeper" ] || fail "install.sh did not install bin/fleetkeeper"
+[ -f "$work/root/etc/systemd/system/fleetkeeper-agent.service" ] || fail "install.sh did not install the agent unit"
+[ -h "$work/root/usr/local/bin/fleetkeeper" ] || fail "install.sh did not link /usr/local/bin/fleetkeeper"
+"$work/root/opt/fleetkeeper/bin/fleetkeeper" --version >/dev/null || fail "the installed bin/fleetkeeper does not run"
+ok "install.sh --destdir: installs, runs again, keeps edited config"
+
+# The slim agent jar, when it was built.
+slim=
+for f in "$agent_jar_dir"/fleetkeeper-agent-[0-9]*.jar; do
+  [ -f "$f" ] && slim=$f
+done
+if [ -n "$slim" ]; then
+  java -jar "$slim" --help 2>&1 | grep -q "fleetkeeper-agent" || fail "java -jar $(basename "$slim") --help did not print the agent's usage"
+  entries=$(unzip -Z1 "$slim" 2>/dev/null || jar tf "$slim")
+  for forbidden in org/rocksdb/ dev/fleetkeeper/controller/ dev/fleetkeeper/cli/; do
+    if printf '%s\n' "$entries" | grep -q "^$forbidden"; then
+      fail "$(basename "$slim") contains $forbidden"
+    fi
+  done
+  printf '%s\n' "$entries" | grep -q '^META-INF/services/io.grpc.ManagedChannelProvider$' \
+    || fail "$(basename "$slim") lost gRPC's META-INF/services (ServicesResourceTransformer)"
+  ok "slim agent jar $(basename "$slim"): runs, no controller/RocksDB/CLI, gRPC services kept"
+else
+  ok "slim agent jar not built; skipped (./mvnw -pl deploy/agent-jar package)"
+fi
+
+printf 'dist-smoke: all passed\n'
