@@ -113,22 +113,35 @@ public final class Table {
     return out.toString();
   }
 
-  /** The header line alone, for output that streams rows one at a time with fixed widths. */
+  /**
+   * The header line alone, for output that streams rows one at a time with fixed widths (each
+   * at least its header's width).
+   */
   public String header(int[] widths, int maxWidth) {
-    return line(columns, widths, headers(), maxWidth);
+    return line(columns, atLeastHeaders(widths), headers(), maxWidth);
   }
 
   /** One row formatted with fixed widths, for streamed output; cells wider than their column push the rest right. */
   public String format(int[] widths, int maxWidth, String... cells) {
-    if (cells.length != columns.size() || widths.length != columns.size()) {
-      throw new IllegalArgumentException("cells: " + cells.length + ", widths: " + widths.length
-          + " (expected: " + columns.size() + " each)");
+    if (cells.length != columns.size()) {
+      throw new IllegalArgumentException("cells: " + cells.length + " (expected: " + columns.size() + ")");
     }
     String[] clean = new String[cells.length];
     for (int i = 0; i < cells.length; i++) {
       clean[i] = cells[i] == null || cells[i].isEmpty() ? "-" : oneLine(cells[i]);
     }
-    return line(columns, widths, clean, maxWidth);
+    return line(columns, atLeastHeaders(widths), clean, maxWidth);
+  }
+
+  private int[] atLeastHeaders(int[] widths) {
+    if (widths.length != columns.size()) {
+      throw new IllegalArgumentException("widths: " + widths.length + " (expected: " + columns.size() + ")");
+    }
+    int[] result = new int[widths.length];
+    for (int c = 0; c < widths.length; c++) {
+      result[c] = Math.max(widths[c], columns.get(c).header().length());
+    }
+    return result;
   }
 
   private String[] headers() {

@@ -60,4 +60,13 @@ class TableTest {
     assertThat(table.header(widths, Table.UNLIMITED)).isEqualTo("A       N  MSG");
     assertThat(table.format(widths, Table.UNLIMITED, "ab", "7", "hello")).isEqualTo("ab      7  hello");
   }
+
+  @Test
+  void streamedRows_areNeverNarrowerThanTheirHeaders() {
+    Table table = Table.of(Column.text("TIME"), Column.text("HOST"), Column.text("MSG"));
+    int[] widths = {2, 2, 0};
+
+    assertThat(table.header(widths, Table.UNLIMITED)).isEqualTo("TIME  HOST  MSG");
+    assertThat(table.format(widths, Table.UNLIMITED, "t", "vm", "hi")).isEqualTo("t     vm    hi");
+  }
 }
