@@ -43,6 +43,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -163,8 +164,8 @@ class ControllerLinkTest {
         assertThat(snapshot.getProcessesList()).filteredOn(p -> p.getKey().getPid() == 100)
                 .singleElement().extracting(Process::getRssBytes).isEqualTo(11L);
         assertThat(snapshot.getSocketsList()).isEmpty();
-        assertThat(link.isStreaming()).isTrue();
-        assertThat(link.snapshotsSent()).isEqualTo(1);
+        assertThat(onLoop(link::isStreaming)).isTrue();
+        assertThat(onLoop(link::snapshotsSent)).isEqualTo(1);
     }
 
     @Test
@@ -204,7 +205,7 @@ class ControllerLinkTest {
         assertThat(quiet.getTakenAtUnixMs()).isEqualTo(s3.takenAtMillis());
         assertThat(quiet.getProcessesUpsertedCount() + quiet.getProcessesRemovedCount()
                 + quiet.getSocketsUpsertedCount() + quiet.getSocketsRemovedCount()).isZero();
-        assertThat(link.deltasSent()).isEqualTo(2);
+        assertThat(onLoop(link::deltasSent)).isEqualTo(2);
     }
 
     // ---- back-pressure --------------------------------------------------------------------
@@ -231,7 +232,7 @@ class ControllerLinkTest {
             assertThat(m.getDelta().getTakenAtUnixMs()).isEqualTo(scans.get(0).takenAtMillis());
             assertThat(m.getDelta().getMergedScans()).isEqualTo(1);
         });
-        assertThat(link.scansMerged()).isZero();
+        assertThat(onLoop(link::scansMerged)).isZero();
 
         stream.resume();
 
@@ -247,7 +248,7 @@ class ControllerLinkTest {
         assertThat(upserted).containsOnlyKeys(100, 400, 500, 600);
         assertThat(upserted.get(100).getRssBytes()).isEqualTo(14);
         assertThat(upserted.get(400).getRssBytes()).isEqualTo(41);
-        assertThat(link.scansMerged()).isEqualTo(3);
+        assertThat(onLoop(link::scansMerged)).isEqualTo(3);
 
         // Keeping up again: the next message is the next scan's delta of one; nothing queued in between.
         HostScan s7 = scan(7, proc(100, 14), proc(400, 41), proc(500, 50), proc(600, 60));
@@ -288,7 +289,7 @@ class ControllerLinkTest {
         AgentMessage after = stream.next();
         assertThat(after.getBodyCase()).as("no second snapshot").isEqualTo(AgentMessage.BodyCase.DELTA);
         assertThat(after.getDelta().getTakenAtUnixMs()).isEqualTo(s3.takenAtMillis());
-        assertThat(link.snapshotsSent()).isEqualTo(2);
+        assertThat(onLoop(link::snapshotsSent)).isEqualTo(2);
     }
 
     @Test
@@ -384,7 +385,7 @@ class ControllerLinkTest {
         assertThat(snapshot.getSequence()).isEqualTo(2);
         assertThat(snapshot.getBodyCase()).isEqualTo(AgentMessage.BodyCase.SNAPSHOT);
         assertThat(pids(snapshot.getSnapshot().getProcessesList())).containsExactlyInAnyOrder(100, 200);
-        assertThat(link.connects()).isEqualTo(2);
+        assertThat(onLoop(link::connects)).isEqualTo(2);
         assertThat(disconnects).singleElement().asString().contains("controller closed the stream");
     }
 
@@ -407,7 +408,7 @@ class ControllerLinkTest {
 
         assertThat(first.awaitEnd()).isTrue();
         assertThat(controller.pollStream(Duration.ofMillis(300))).isNull();
-        assertThat(link.isStreaming()).isFalse();
+        assertThat(onLoop(link::isStreaming)).isFalse();
     }
 
     // ---- helpers ---------------------------------------------------------------------------
@@ -423,6 +424,14 @@ class ControllerLinkTest {
         assertThat(snapshot.getBodyCase()).isEqualTo(AgentMessage.BodyCase.SNAPSHOT);
         assertThat(snapshot.getSnapshot().getTakenAtUnixMs()).isEqualTo(first.takenAtMillis());
         return stream;
+    }
+
+    /**
+     * Reads link state on its loop: the counters are updated right after a message is written,
+     * so a test that has just received the message could otherwise read them a moment early.
+     */
+    private <T> T onLoop(Callable<T> read) throws Exception {
+        return loop.submit(read).get(5, TimeUnit.SECONDS);
     }
 
     private void publish(HostScan scan) throws Exception {
