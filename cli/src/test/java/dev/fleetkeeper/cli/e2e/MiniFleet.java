@@ -1,0 +1,89 @@
+package dev.fleetkeeper.cli.e2e;
+
+import dev.fleetkeeper.agent.Agent;
+import dev.fleetkeeper.agent.config.AgentConfig;
+import dev.fleetkeeper.agent.transport.ControllerChannel;
+import dev.fleetkeeper.controller.Controller;
+import dev.fleetkeeper.controller.config.ControllerConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A controller and agents in this JVM on loopback, each agent scanning the real {@code /proc}
+ * under its own host id (after Ratis's MiniRaftCluster). Whatever it starts, {@link #close()}
+ * stops, in reverse order.
+ */
+final class MiniFleet implements AutoCloseable {
+
+    private final Path dir;
+    private final ControllerConfig controllerConfig;
+    private Controller controller;
+    private final List<RunningAgent> agents = new ArrayList<>();
+
+    /** A running agent and the channel it owns. */
+    record RunningAgent(String hostId, Agent agent, ControllerChannel channel) implements AutoCloseable {
+        @Override
+        public void close() {
+            agent.close();
+            channel.close();
+        }
+    }
+
+    private MiniFleet(Path dir, ControllerConfig config) {
+        this.dir = dir;
+        this.controllerConfig = config;
+    }
+
+    /** Starts a controller on a free loopback port with a short offline grace. */
+    static MiniFleet start(Path dir, Duration offlineGrace) {
+        ControllerConfig config = ControllerConfig.defaults(dir.resolve("controller"))
+                .withListen("127.0.0.1:0", "")
+                .withOfflineGrace(offlineGrace, Duration.ofMillis(Math.max(200, offlineGrace.toMillis() / 4)))
+                .withSyncWrites(false);
+        MiniFleet fleet = new MiniFleet(dir, config);
+        fleet.controller = new Controller(config, InstantSource.system());
+        fleet.controller.start();
+        return fleet;
+    }
+
+    String target() {
+        return "127.0.0.1:" + controller.grpcPort();
+    }
+
+    /** Starts an agent for {@code hostId} scanning this machine's /proc. */
+    RunningAgent startAgent(String hostId) {
+        AgentConfig config = AgentConfig.defaults(dir.resolve("agent-" + hostId))
+                .withController(target())
+                .withHostId(hostId)
+                .withLabels(Map.of("fleet", "mini"));
+        config = new AgentConfig(config.controller(), config.hostId(), config.stateDir(), config.labels(),
+                config.procRoot(), Duration.ofMillis(500), config.detailInterval(), Duration.ofMillis(500),
+                Duration.ofMillis(100), Duration.ofMillis(500));
+        ControllerChannel channel = ControllerChannel.open(target());
+        Agent agent = new Agent(config, channel.channel(), channel::resetConnectBackoff, InstantSource.system());
+        agent.start();
+        RunningAgent running = new RunningAgent(hostId, agent, channel);
+        agents.add(running);
+        return running;
+    }
+
+    void stopAgent(RunningAgent agent) {
+        agents.remove(agent);
+        agent.close();
+    }
+
+    @Override
+    public void close() {
+        for (int i = agents.size() - 1; i >= 0; i--) {
+            agents.get(i).close();
+        }
+        agents.clear();
+        if (controller != null) {
+            controller.close();
+        }
+    }
+}
