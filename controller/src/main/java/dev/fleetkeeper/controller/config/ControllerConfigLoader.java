@@ -3,6 +3,7 @@ package dev.fleetkeeper.controller.config;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonDeserializer;
@@ -51,7 +52,9 @@ public final class ControllerConfigLoader {
         try {
             raw = text.isBlank() ? null : YAML.readValue(text, Raw.class);
         } catch (UnrecognizedPropertyException e) {
-            throw new ConfigException(where(source, e.getLocation()) + "unknown key '" + path(e)
+            // Jackson reports an unknown key of a record at the end of its enclosing mapping
+            // (it buffers unknown keys), so the line is looked up by the key's path instead.
+            throw new ConfigException(where(source, lineOf(text, path(e))) + "unknown key '" + path(e)
                     + "' (known keys here: " + e.getKnownPropertyIds().stream().map(Object::toString).sorted()
                     .collect(Collectors.joining(", ")) + ")", e);
         } catch (JsonMappingException e) {
@@ -82,7 +85,11 @@ public final class ControllerConfigLoader {
                     or(store.sync(), d.syncWrites()),
                     or(metrics.listen(), d.metricsListen()));
         } catch (IllegalArgumentException e) {
-            throw new ConfigException(source + ": " + e.getMessage(), e);
+            // Validation messages start with the key they are about ("offlineGrace: 5s (...)").
+            String message = e.getMessage();
+            int colon = message.indexOf(':');
+            int line = colon > 0 ? lineOf(text, message.substring(0, colon)) : 0;
+            throw new ConfigException(where(source, line) + message, e);
         }
     }
 
@@ -92,6 +99,25 @@ public final class ControllerConfigLoader {
 
     private static String where(String source, JsonLocation location) {
         return location == null ? source + ": " : source + ":" + location.getLineNr() + ": ";
+    }
+
+    private static String where(String source, int line) {
+        return line > 0 ? source + ":" + line + ": " : source + ": ";
+    }
+
+    /** The 1-based line of the key at dotted {@code path} in {@code text}, or 0 when it is not set there. */
+    static int lineOf(String text, String path) {
+        String pointer = "/" + path.replace('.', '/');
+        try (JsonParser p = YAML.getFactory().createParser(text)) {
+            for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+                if (t == JsonToken.FIELD_NAME && p.getParsingContext().pathAsPointer().toString().equals(pointer)) {
+                    return p.currentTokenLocation().getLineNr();
+                }
+            }
+        } catch (IOException e) {
+            // Not parseable that far: no line to name.
+        }
+        return 0;
     }
 
     private static String path(JsonMappingException e) {
