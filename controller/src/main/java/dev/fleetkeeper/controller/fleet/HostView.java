@@ -139,6 +139,14 @@ final class HostView {
         List<Event> events = new ArrayList<>();
         List<Point> points = new ArrayList<>();
         long t = delta.getTakenAtUnixMs();
+        // Sockets first: a listener usually goes away with its owner, and the event should
+        // still name the owner rather than a bare pid.
+        for (long inode : delta.getSocketsRemovedList()) {
+            Socket gone = sockets.remove(inode);
+            if (gone != null) {
+                events.add(ev.listener(hostId(), t, gone, false, owners(gone, processes)));
+            }
+        }
         for (ProcessKey key : delta.getProcessesRemovedList()) {
             ProcKey k = ProcKey.of(key);
             Process gone = processes.remove(k);
@@ -161,12 +169,6 @@ final class HostView {
                 events.add(ev.zombieAppeared(hostId(), t, full(k), parentIn(processes, p)));
             }
             addPointIfDue(points, k, p, t, resolutionMillis);
-        }
-        for (long inode : delta.getSocketsRemovedList()) {
-            Socket gone = sockets.remove(inode);
-            if (gone != null) {
-                events.add(ev.listener(hostId(), t, gone, false, owners(gone, processes)));
-            }
         }
         for (Socket s : delta.getSocketsUpsertedList()) {
             Socket before = sockets.put(s.getInode(), s);
