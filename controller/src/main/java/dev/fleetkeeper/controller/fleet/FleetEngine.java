@@ -415,6 +415,8 @@ public final class FleetEngine implements AutoCloseable {
             List<HostStatus> out = new ArrayList<>();
             for (HostView v : hosts.values()) {
                 if (matches(v, selector)) {
+                    // After a restart a host's state loads lazily; its counts must not read 0 meanwhile.
+                    ensureLoaded(v);
                     out.add(status(v));
                 }
             }
@@ -426,7 +428,11 @@ public final class FleetEngine implements AutoCloseable {
 
     /** One host by id or name. */
     public CompletableFuture<HostStatus> host(String ref) {
-        return call(() -> status(resolve(ref)));
+        return call(() -> {
+            HostView v = resolve(ref);
+            ensureLoaded(v);
+            return status(v);
+        });
     }
 
     /** A host's processes in {@code order}; zombies only (with their parents) on request. */
