@@ -116,12 +116,16 @@ final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBase {
     @Override
     public void watchEvents(WatchEventsRequest request, StreamObserver<Event> responses) {
         ServerCallStreamObserver<Event> out = (ServerCallStreamObserver<Event>) responses;
+        // The handlers must be set before this method returns (gRPC refuses them later), and
+        // resolving a host name completes on the engine thread, after it has returned.
+        Watch watch = new Watch(out);
         filter(request.getFilter()).whenComplete((f, error) -> {
             if (error != null) {
+                watch.end();
                 out.onError(GrpcErrors.toStatus(error));
                 return;
             }
-            new Watch(out, f).start(request.getFilter().getLimit());
+            watch.start(f, request.getFilter().getLimit());
         });
     }
 
@@ -132,23 +136,26 @@ final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBase {
      */
     private final class Watch {
         private final ServerCallStreamObserver<Event> out;
-        private final EventFilter filter;
+        private EventFilter filter;
         private final ArrayDeque<Event> pending = new ArrayDeque<>();
         private long lastSent;
         private boolean backlogDone;
         private boolean ended;
         private AutoCloseable subscription;
 
-        Watch(ServerCallStreamObserver<Event> out, EventFilter filter) {
+        Watch(ServerCallStreamObserver<Event> out) {
             this.out = out;
-            this.filter = filter;
+            out.setOnCancelHandler(this::end);
+            out.setOnReadyHandler(this::drain);
         }
 
-        void start(int backlogLimit) {
+        void start(EventFilter eventFilter, int backlogLimit) {
             synchronized (this) {
+                if (ended) {
+                    return;
+                }
+                filter = eventFilter;
                 subscription = engine.events().subscribe(this::offer);
-                out.setOnCancelHandler(this::end);
-                out.setOnReadyHandler(this::drain);
             }
             List<Event> backlog = store.events(query(filter, backlogLimit));
             synchronized (this) {
