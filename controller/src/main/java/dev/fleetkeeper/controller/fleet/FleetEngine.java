@@ -80,7 +80,7 @@ public final class FleetEngine implements AutoCloseable {
         this.clock = clock;
         this.registry = registry;
         this.writer = new StoreWriter(store, bus, registry);
-        this.ev = new HostEvents(clock.millis());
+        this.ev = new HostEvents(new java.security.SecureRandom().nextLong());
         this.thread = new Thread(this::runLoop, "fleetkeeper-fleet");
         this.thread.setDaemon(true);
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -180,12 +180,25 @@ public final class FleetEngine implements AutoCloseable {
     // ---------------------------------------------------------------- engine thread
 
     private void onHello(AgentSession s, Hello h) {
-        long now = clock.millis();
         String hostId = h.getHostId();
         if (hostId.isEmpty()) {
             s.close("Hello without a host id: upgrade or reconfigure the agent");
             return;
         }
+        try {
+            java.util.UUID.fromString(h.getBootId());
+            registerHello(s, h);
+        } catch (IllegalArgumentException e) {
+            // A malformed Hello must end the stream with a reason, not leave the agent waiting.
+            log.warn("Rejected Hello from {} (host id '{}'): {}", s.peer(), hostId, e.getMessage());
+            s.close("Hello rejected: " + e.getMessage() + " (boot id must be a UUID as in "
+                    + "/proc/sys/kernel/random/boot_id; host id 1-128 letters, digits, '.', '_', ':' or '-')");
+        }
+    }
+
+    private void registerHello(AgentSession s, Hello h) {
+        long now = clock.millis();
+        String hostId = h.getHostId();
         HostView view = hosts.get(hostId);
         List<Event> events = new ArrayList<>();
         boolean compareNext;

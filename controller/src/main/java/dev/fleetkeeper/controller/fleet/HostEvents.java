@@ -16,9 +16,12 @@ final class HostEvents {
     private final String idPrefix;
     private final AtomicLong counter = new AtomicLong();
 
-    /** {@code instance} distinguishes this controller run (e.g. its start time). */
+    /**
+     * {@code instance} distinguishes this controller run. Ids must never repeat across runs (the
+     * store drops an event whose id it has seen), so callers pass a random value, not a time.
+     */
     HostEvents(long instance) {
-        this.idPrefix = "ctl-" + Long.toString(instance, 36) + "-";
+        this.idPrefix = "ctl-" + Long.toUnsignedString(instance, 36) + "-";
     }
 
     Event.Builder base(String hostId, long timeMillis, EventType type, Severity severity, String message) {

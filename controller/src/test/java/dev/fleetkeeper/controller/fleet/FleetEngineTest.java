@@ -98,6 +98,18 @@ class FleetEngineTest {
     }
 
     @Test
+    void helloWithAMalformedBootId_endsTheStreamWithAReason_andRegistersNothing() throws Exception {
+        RecordingSession s = new RecordingSession("s1");
+
+        engine.hello(s, 1, hello("host-a", "web-1", "not-a-uuid"));
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !s.closed.isEmpty());
+        assertThat(s.closed.get(0)).contains("boot id").contains("UUID");
+        assertThat(s.welcomes).isEmpty();
+        assertThat(get(engine.hosts(java.util.Map.of()))).isEmpty();
+    }
+
+    @Test
     void acks_comeOnlyOnceTheirEffectsAreDurable() throws Exception {
         RecordingSession s = new RecordingSession("s1");
         s.onAck = seq -> s.visibleAtAck.add(types(store.events(EventQuery.oldest(1000))));
