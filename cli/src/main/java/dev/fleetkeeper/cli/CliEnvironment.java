@@ -14,43 +14,43 @@ import java.util.Objects;
  * @param zone the zone absolute times are shown in
  */
 public record CliEnvironment(Map<String, String> variables, InstantSource clock, ZoneId zone) {
-  /** Names the controller when {@code --controller} is not given. */
-  public static final String CONTROLLER_VARIABLE = "FLEETKEEPER_CONTROLLER";
-  /** Terminal width, exported by {@code bin/fleetkeeper}; 80 columns when unset. */
-  public static final String COLUMNS_VARIABLE = "COLUMNS";
+    /** Names the controller when {@code --controller} is not given. */
+    public static final String CONTROLLER_VARIABLE = "FLEETKEEPER_CONTROLLER";
+    /** Terminal width, exported by {@code bin/fleetkeeper}; 80 columns when unset. */
+    public static final String COLUMNS_VARIABLE = "COLUMNS";
 
-  private static final int DEFAULT_COLUMNS = 80;
+    private static final int DEFAULT_COLUMNS = 80;
 
-  public CliEnvironment {
-    variables = Map.copyOf(variables);
-    Objects.requireNonNull(clock, "clock");
-    Objects.requireNonNull(zone, "zone");
-  }
-
-  /** The real process environment, system clock and default zone. */
-  public static CliEnvironment system() {
-    return new CliEnvironment(System.getenv(), InstantSource.system(), ZoneId.systemDefault());
-  }
-
-  /** The value of a variable, or {@code null} when unset or blank. */
-  public String variable(String name) {
-    String value = variables.get(name);
-    return value == null || value.isBlank() ? null : value.trim();
-  }
-
-  /** The terminal width from {@code COLUMNS}, or 80 when unset or not a positive number. */
-  public int columns() {
-    String value = variable(COLUMNS_VARIABLE);
-    if (value != null) {
-      try {
-        int columns = Integer.parseInt(value);
-        if (columns > 0) {
-          return columns;
-        }
-      } catch (NumberFormatException ignored) {
-        // Not a number: fall back, as ps does.
-      }
+    public CliEnvironment {
+        variables = Map.copyOf(variables);
+        Objects.requireNonNull(clock, "clock");
+        Objects.requireNonNull(zone, "zone");
     }
-    return DEFAULT_COLUMNS;
-  }
+
+    /** The real process environment, system clock and default zone. */
+    public static CliEnvironment system() {
+        return new CliEnvironment(System.getenv(), InstantSource.system(), ZoneId.systemDefault());
+    }
+
+    /** The value of a variable, or {@code null} when unset or blank. */
+    public String variable(String name) {
+        String value = variables.get(name);
+        return value == null || value.isBlank() ? null : value.trim();
+    }
+
+    /** The terminal width from {@code COLUMNS}, or 80 when unset or not a positive number. */
+    public int columns() {
+        String value = variable(COLUMNS_VARIABLE);
+        if (value != null) {
+            try {
+                int columns = Integer.parseInt(value);
+                if (columns > 0) {
+                    return columns;
+                }
+            } catch (NumberFormatException ignored) {
+                // Not a number: fall back, as ps does.
+            }
+        }
+        return DEFAULT_COLUMNS;
+    }
 }

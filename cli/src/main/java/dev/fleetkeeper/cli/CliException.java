@@ -6,23 +6,23 @@ package dev.fleetkeeper.cli;
  * Immutable.
  */
 public final class CliException extends RuntimeException {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  private final int exitCode;
+    private final int exitCode;
 
-  /**
-   * A failure to report.
-   *
-   * @param exitCode one of {@link ExitCodes}
-   * @param message what happened, to what, and what to do next, on one line
-   */
-  public CliException(int exitCode, String message) {
-    super(message, null, false, false);
-    this.exitCode = exitCode;
-  }
+    /**
+     * A failure to report.
+     *
+     * @param exitCode one of {@link ExitCodes}
+     * @param message what happened, to what, and what to do next, on one line
+     */
+    public CliException(int exitCode, String message) {
+        super(message, null, false, false);
+        this.exitCode = exitCode;
+    }
 
-  /** The process exit status to end with. */
-  public int exitCode() {
-    return exitCode;
-  }
+    /** The process exit status to end with. */
+    public int exitCode() {
+        return exitCode;
+    }
 }

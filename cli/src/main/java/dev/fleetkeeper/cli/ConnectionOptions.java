@@ -10,21 +10,21 @@ import picocli.CommandLine.Option;
  * parsing.
  */
 public final class ConnectionOptions {
-  /** Deadline of each call when {@code --timeout} is not given. */
-  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
+    /** Deadline of each call when {@code --timeout} is not given. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
 
-  @Option(
-      names = "--controller",
-      paramLabel = "HOST:PORT",
-      converter = Converters.Address.class,
-      description = "Controller's admin address. Default: $" + CliEnvironment.CONTROLLER_VARIABLE
-          + ", else 127.0.0.1:7700.")
-  ControllerAddress controller;
+    @Option(
+            names = "--controller",
+            paramLabel = "HOST:PORT",
+            converter = Converters.Address.class,
+            description = "Controller's admin address. Default: $" + CliEnvironment.CONTROLLER_VARIABLE
+                    + ", else 127.0.0.1:7700.")
+    ControllerAddress controller;
 
-  @Option(
-      names = "--timeout",
-      paramLabel = "DURATION",
-      converter = Converters.PositiveDuration.class,
-      description = "Deadline of each call, e.g. 10s, 500ms. Default: 10s.")
-  Duration timeout;
+    @Option(
+            names = "--timeout",
+            paramLabel = "DURATION",
+            converter = Converters.PositiveDuration.class,
+            description = "Deadline of each call, e.g. 10s, 500ms. Default: 10s.")
+    Duration timeout;
 }

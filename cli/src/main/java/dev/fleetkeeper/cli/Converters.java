@@ -11,34 +11,34 @@ import picocli.CommandLine.TypeConversionException;
  * 2) that says what was expected. Stateless.
  */
 public final class Converters {
-  private Converters() {}
+    private Converters() {}
 
-  /** {@code HOST:PORT}. */
-  public static final class Address implements ITypeConverter<ControllerAddress> {
-    @Override
-    public ControllerAddress convert(String value) {
-      try {
-        return ControllerAddress.parse(value);
-      } catch (IllegalArgumentException e) {
-        throw new TypeConversionException(e.getMessage());
-      }
+    /** {@code HOST:PORT}. */
+    public static final class Address implements ITypeConverter<ControllerAddress> {
+        @Override
+        public ControllerAddress convert(String value) {
+            try {
+                return ControllerAddress.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
     }
-  }
 
-  /** A duration greater than zero: {@code 10s}, {@code 500ms}. */
-  public static final class PositiveDuration implements ITypeConverter<Duration> {
-    @Override
-    public Duration convert(String value) {
-      Duration d;
-      try {
-        d = Durations.parse(value);
-      } catch (IllegalArgumentException e) {
-        throw new TypeConversionException(e.getMessage());
-      }
-      if (d.isZero()) {
-        throw new TypeConversionException("'" + value + "' (expected: a duration greater than 0, e.g. 10s)");
-      }
-      return d;
+    /** A duration greater than zero: {@code 10s}, {@code 500ms}. */
+    public static final class PositiveDuration implements ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            Duration d;
+            try {
+                d = Durations.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+            if (d.isZero()) {
+                throw new TypeConversionException("'" + value + "' (expected: a duration greater than 0, e.g. 10s)");
+            }
+            return d;
+        }
     }
-  }
 }

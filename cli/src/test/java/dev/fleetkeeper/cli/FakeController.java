@@ -48,313 +48,313 @@ import java.util.stream.Collectors;
  * enough for one test at a time; close it after the test.
  */
 public final class FakeController implements AutoCloseable {
-  /** The fixed "now" of the tests' clock. */
-  public static final Instant NOW = Instant.parse("2026-11-05T12:00:00Z");
+    /** The fixed "now" of the tests' clock. */
+    public static final Instant NOW = Instant.parse("2026-11-05T12:00:00Z");
 
-  public static final String WEB_ID = "3f9a1c2e7b4d4e0fa1b2c3d4e5f60718";
-  public static final String DB_ID = "9d00be11c0de4f00a1b2c3d4e5f60718";
+    public static final String WEB_ID = "3f9a1c2e7b4d4e0fa1b2c3d4e5f60718";
+    public static final String DB_ID = "9d00be11c0de4f00a1b2c3d4e5f60718";
 
-  public static long ago(long seconds) {
-    return NOW.minusSeconds(seconds).toEpochMilli();
-  }
-
-  public static final HostSummary WEB = HostSummary.newBuilder()
-      .setHostId(WEB_ID)
-      .setHostname("web-1")
-      .putLabels("role", "web")
-      .putLabels("env", "prod")
-      .setAgentVersion("0.1.0")
-      .setKernel("6.1.0-26-amd64")
-      .setOnline(true)
-      .setLastSeenUnixMs(ago(3))
-      .setStats(HostStats.newBuilder()
-          .setMemTotalBytes(4L << 30)
-          .setMemAvailableBytes(1_288_490_189L) // 1.2G
-          .setLoad1(0.42))
-      .setProcessCount(4)
-      .setZombieCount(1)
-      .setListenerCount(4)
-      .build();
-
-  public static final HostSummary DB = HostSummary.newBuilder()
-      .setHostId(DB_ID)
-      .setHostname("db-1")
-      .putLabels("role", "db")
-      .setAgentVersion("0.1.0")
-      .setKernel("6.1.0-26-amd64")
-      .setOnline(false)
-      .setLastSeenUnixMs(ago(300))
-      .setStats(HostStats.newBuilder().setMemTotalBytes(8L << 30).setMemAvailableBytes(6L << 30).setLoad1(1.5))
-      .setProcessCount(2)
-      .build();
-
-  public static final Process NGINX_MASTER = process(812, 1, "root", ProcessState.PROCESS_STATE_SLEEPING, 8_601_600, 0.0f,
-      ago(3 * 86400), "nginx", "nginx: master process /usr/sbin/nginx -g daemon on; master_process on;");
-  public static final Process NGINX_WORKER = process(813, 812, "www-data", ProcessState.PROCESS_STATE_SLEEPING, 12_897_485,
-      1.5f, ago(3 * 86400), "nginx", "nginx: worker process");
-  public static final Process NODE = process(2201, 1, "app", ProcessState.PROCESS_STATE_RUNNING, 432_013_312, 37.5f,
-      ago(2 * 3600), "node", "/usr/bin/node", "/srv/app/server.js", "--port", "3000", "--max-old-space-size=4096",
-      "--enable-source-maps", "--trace-warnings", "--unhandled-rejections=strict");
-  public static final Process ZOMBIE = process(3050, 2201, "app", ProcessState.PROCESS_STATE_ZOMBIE, 0, 0.0f,
-      ago(600), "convert");
-
-  private static Process process(int pid, int ppid, String user, ProcessState state, long rss, float cpu,
-      long started, String comm, String... cmdline) {
-    return Process.newBuilder()
-        .setKey(ProcessKey.newBuilder().setPid(pid).setStartTicks(pid * 100L))
-        .setPpid(ppid)
-        .setUser(user)
-        .setState(state)
-        .setRssBytes(rss)
-        .setCpuPercent(cpu)
-        .setStartTimeUnixMs(started)
-        .setComm(comm)
-        .addAllCmdline(List.of(cmdline))
-        .build();
-  }
-
-  public static final List<Process> WEB_PROCESSES = List.of(NGINX_MASTER, NGINX_WORKER, NODE, ZOMBIE);
-
-  public static final List<Event> EVENTS = List.of(
-      event(1, ago(900), WEB_ID, EventType.EVENT_TYPE_HOST_ONLINE, Severity.SEVERITY_INFO, "web-1 connected"),
-      event(2, ago(600), WEB_ID, EventType.EVENT_TYPE_ZOMBIE_APPEARED, Severity.SEVERITY_WARNING,
-          "convert (pid 3050) is a zombie; parent node (pid 2201) has not reaped it"),
-      event(3, ago(300), DB_ID, EventType.EVENT_TYPE_HOST_OFFLINE, Severity.SEVERITY_CRITICAL,
-          "db-1 silent for 15s"));
-
-  public static Event event(long sequence, long time, String hostId, EventType type, Severity severity, String message) {
-    return Event.newBuilder()
-        .setId(hostId + ":" + sequence)
-        .setSequence(sequence)
-        .setTimeUnixMs(time)
-        .setHostId(hostId)
-        .setType(type)
-        .setSeverity(severity)
-        .setMessage(message)
-        .build();
-  }
-
-  private final Server server;
-  /** Events WatchEvents sends after the stored ones; the stream ends when a {@link #END} is taken. */
-  private final BlockingQueue<Event> live = new LinkedBlockingQueue<>();
-  private static final Event END = Event.getDefaultInstance();
-
-  private volatile ListHostsRequest lastListHosts;
-  private volatile ListProcessesRequest lastListProcesses;
-  private volatile TopMemoryRequest lastTopMemory;
-  private volatile ListEventsRequest lastListEvents;
-  private volatile WatchEventsRequest lastWatchEvents;
-
-  /** The last ListHosts request served. */
-  public ListHostsRequest lastListHosts() {
-    return lastListHosts;
-  }
-
-  /** The last ListProcesses request served. */
-  public ListProcessesRequest lastListProcesses() {
-    return lastListProcesses;
-  }
-
-  /** The last TopMemory request served. */
-  public TopMemoryRequest lastTopMemory() {
-    return lastTopMemory;
-  }
-
-  /** The last ListEvents request served. */
-  public ListEventsRequest lastListEvents() {
-    return lastListEvents;
-  }
-
-  /** The last WatchEvents request served. */
-  public WatchEventsRequest lastWatchEvents() {
-    return lastWatchEvents;
-  }
-
-  /** Sends {@code event} on open and future WatchEvents streams, after the stored ones. */
-  public void publish(Event event) {
-    live.add(event);
-  }
-
-  /** Ends the WatchEvents stream (after what was published before). */
-  public void endWatch() {
-    live.add(END);
-  }
-
-  public FakeController() throws IOException {
-    server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
-        .addService(new Service())
-        .build()
-        .start();
-  }
-
-  /** {@code 127.0.0.1:PORT} of the running server. */
-  public String address() {
-    return "127.0.0.1:" + server.getPort();
-  }
-
-  @Override
-  public void close() {
-    server.shutdownNow();
-    try {
-      server.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    public static long ago(long seconds) {
+        return NOW.minusSeconds(seconds).toEpochMilli();
     }
-  }
 
-  private static HostSummary find(String host) {
-    for (HostSummary h : List.of(WEB, DB)) {
-      if (h.getHostname().equals(host) || h.getHostId().equals(host)) {
-        return h;
-      }
+    public static final HostSummary WEB = HostSummary.newBuilder()
+            .setHostId(WEB_ID)
+            .setHostname("web-1")
+            .putLabels("role", "web")
+            .putLabels("env", "prod")
+            .setAgentVersion("0.1.0")
+            .setKernel("6.1.0-26-amd64")
+            .setOnline(true)
+            .setLastSeenUnixMs(ago(3))
+            .setStats(HostStats.newBuilder()
+                    .setMemTotalBytes(4L << 30)
+                    .setMemAvailableBytes(1_288_490_189L) // 1.2G
+                    .setLoad1(0.42))
+            .setProcessCount(4)
+            .setZombieCount(1)
+            .setListenerCount(4)
+            .build();
+
+    public static final HostSummary DB = HostSummary.newBuilder()
+            .setHostId(DB_ID)
+            .setHostname("db-1")
+            .putLabels("role", "db")
+            .setAgentVersion("0.1.0")
+            .setKernel("6.1.0-26-amd64")
+            .setOnline(false)
+            .setLastSeenUnixMs(ago(300))
+            .setStats(HostStats.newBuilder().setMemTotalBytes(8L << 30).setMemAvailableBytes(6L << 30).setLoad1(1.5))
+            .setProcessCount(2)
+            .build();
+
+    public static final Process NGINX_MASTER = process(812, 1, "root", ProcessState.PROCESS_STATE_SLEEPING, 8_601_600, 0.0f,
+            ago(3 * 86400), "nginx", "nginx: master process /usr/sbin/nginx -g daemon on; master_process on;");
+    public static final Process NGINX_WORKER = process(813, 812, "www-data", ProcessState.PROCESS_STATE_SLEEPING, 12_897_485,
+            1.5f, ago(3 * 86400), "nginx", "nginx: worker process");
+    public static final Process NODE = process(2201, 1, "app", ProcessState.PROCESS_STATE_RUNNING, 432_013_312, 37.5f,
+            ago(2 * 3600), "node", "/usr/bin/node", "/srv/app/server.js", "--port", "3000", "--max-old-space-size=4096",
+            "--enable-source-maps", "--trace-warnings", "--unhandled-rejections=strict");
+    public static final Process ZOMBIE = process(3050, 2201, "app", ProcessState.PROCESS_STATE_ZOMBIE, 0, 0.0f,
+            ago(600), "convert");
+
+    private static Process process(int pid, int ppid, String user, ProcessState state, long rss, float cpu,
+            long started, String comm, String... cmdline) {
+        return Process.newBuilder()
+                .setKey(ProcessKey.newBuilder().setPid(pid).setStartTicks(pid * 100L))
+                .setPpid(ppid)
+                .setUser(user)
+                .setState(state)
+                .setRssBytes(rss)
+                .setCpuPercent(cpu)
+                .setStartTimeUnixMs(started)
+                .setComm(comm)
+                .addAllCmdline(List.of(cmdline))
+                .build();
     }
-    throw Status.NOT_FOUND
-        .withDescription("no host '" + host + "' (known: db-1, web-1); list them with 'fleetkeeper hosts'")
-        .asRuntimeException();
-  }
 
-  private static boolean matches(HostSummary host, Map<String, String> selector) {
-    return selector.entrySet().stream().allMatch(e -> e.getValue().equals(host.getLabelsMap().get(e.getKey())));
-  }
+    public static final List<Process> WEB_PROCESSES = List.of(NGINX_MASTER, NGINX_WORKER, NODE, ZOMBIE);
 
-  private final class Service extends AdminServiceGrpc.AdminServiceImplBase {
-    @Override
-    public void listHosts(ListHostsRequest request, StreamObserver<ListHostsResponse> response) {
-      lastListHosts = request;
-      response.onNext(ListHostsResponse.newBuilder()
-          .addAllHosts(List.of(DB, WEB).stream().filter(h -> matches(h, request.getSelectorMap())).collect(Collectors.toList()))
-          .build());
-      response.onCompleted();
+    public static final List<Event> EVENTS = List.of(
+            event(1, ago(900), WEB_ID, EventType.EVENT_TYPE_HOST_ONLINE, Severity.SEVERITY_INFO, "web-1 connected"),
+            event(2, ago(600), WEB_ID, EventType.EVENT_TYPE_ZOMBIE_APPEARED, Severity.SEVERITY_WARNING,
+                    "convert (pid 3050) is a zombie; parent node (pid 2201) has not reaped it"),
+            event(3, ago(300), DB_ID, EventType.EVENT_TYPE_HOST_OFFLINE, Severity.SEVERITY_CRITICAL,
+                    "db-1 silent for 15s"));
+
+    public static Event event(long sequence, long time, String hostId, EventType type, Severity severity, String message) {
+        return Event.newBuilder()
+                .setId(hostId + ":" + sequence)
+                .setSequence(sequence)
+                .setTimeUnixMs(time)
+                .setHostId(hostId)
+                .setType(type)
+                .setSeverity(severity)
+                .setMessage(message)
+                .build();
+    }
+
+    private final Server server;
+    /** Events WatchEvents sends after the stored ones; the stream ends when a {@link #END} is taken. */
+    private final BlockingQueue<Event> live = new LinkedBlockingQueue<>();
+    private static final Event END = Event.getDefaultInstance();
+
+    private volatile ListHostsRequest lastListHosts;
+    private volatile ListProcessesRequest lastListProcesses;
+    private volatile TopMemoryRequest lastTopMemory;
+    private volatile ListEventsRequest lastListEvents;
+    private volatile WatchEventsRequest lastWatchEvents;
+
+    /** The last ListHosts request served. */
+    public ListHostsRequest lastListHosts() {
+        return lastListHosts;
+    }
+
+    /** The last ListProcesses request served. */
+    public ListProcessesRequest lastListProcesses() {
+        return lastListProcesses;
+    }
+
+    /** The last TopMemory request served. */
+    public TopMemoryRequest lastTopMemory() {
+        return lastTopMemory;
+    }
+
+    /** The last ListEvents request served. */
+    public ListEventsRequest lastListEvents() {
+        return lastListEvents;
+    }
+
+    /** The last WatchEvents request served. */
+    public WatchEventsRequest lastWatchEvents() {
+        return lastWatchEvents;
+    }
+
+    /** Sends {@code event} on open and future WatchEvents streams, after the stored ones. */
+    public void publish(Event event) {
+        live.add(event);
+    }
+
+    /** Ends the WatchEvents stream (after what was published before). */
+    public void endWatch() {
+        live.add(END);
+    }
+
+    public FakeController() throws IOException {
+        server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
+                .addService(new Service())
+                .build()
+                .start();
+    }
+
+    /** {@code 127.0.0.1:PORT} of the running server. */
+    public String address() {
+        return "127.0.0.1:" + server.getPort();
     }
 
     @Override
-    public void getHost(GetHostRequest request, StreamObserver<HostSummary> response) {
-      try {
-        response.onNext(find(request.getHost()));
-        response.onCompleted();
-      } catch (RuntimeException e) {
-        response.onError(e);
-      }
-    }
-
-    @Override
-    public void listProcesses(ListProcessesRequest request, StreamObserver<ListProcessesResponse> response) {
-      lastListProcesses = request;
-      HostSummary host;
-      try {
-        host = find(request.getHost());
-      } catch (RuntimeException e) {
-        response.onError(e);
-        return;
-      }
-      List<Process> processes = host == WEB ? WEB_PROCESSES : List.of();
-      Comparator<Process> order = request.getSort() == ProcessSort.PROCESS_SORT_PID
-          ? Comparator.comparingInt(p -> p.getKey().getPid())
-          : request.getSort() == ProcessSort.PROCESS_SORT_CPU
-              ? Comparator.comparingDouble((Process p) -> p.getCpuPercent()).reversed()
-              : Comparator.comparingLong(Process::getRssBytes).reversed();
-      ListProcessesResponse.Builder out = ListProcessesResponse.newBuilder()
-          .setSampledAtUnixMs(host == WEB ? ago(3) : ago(300))
-          .setHostOnline(host.getOnline());
-      processes.stream()
-          .filter(p -> !request.getZombiesOnly() || p.getState() == ProcessState.PROCESS_STATE_ZOMBIE)
-          .sorted(order)
-          .limit(request.getLimit() == 0 ? Long.MAX_VALUE : request.getLimit())
-          .forEach(p -> {
-            ProcessEntry.Builder entry = ProcessEntry.newBuilder()
-                .setHostId(host.getHostId())
-                .setHostname(host.getHostname())
-                .setProcess(p);
-            processes.stream().filter(q -> q.getKey().getPid() == p.getPpid()).findFirst().ifPresent(entry::setParent);
-            out.addProcesses(entry);
-          });
-      response.onNext(out.build());
-      response.onCompleted();
-    }
-
-    @Override
-    public void listPorts(ListPortsRequest request, StreamObserver<ListPortsResponse> response) {
-      try {
-        find(request.getHost());
-      } catch (RuntimeException e) {
-        response.onError(e);
-        return;
-      }
-      response.onNext(ListPortsResponse.newBuilder()
-          .setSampledAtUnixMs(ago(3))
-          .setHostOnline(true)
-          .addPorts(PortEntry.newBuilder()
-              .setSocket(socket(SocketProtocol.SOCKET_PROTOCOL_TCP, "0.0.0.0", 80, 0, NGINX_MASTER, NGINX_WORKER))
-              .addOwners(NGINX_MASTER)
-              .addOwners(NGINX_WORKER))
-          .addPorts(PortEntry.newBuilder()
-              .setSocket(socket(SocketProtocol.SOCKET_PROTOCOL_TCP6, "::", 80, 0, NGINX_MASTER))
-              .addOwners(NGINX_MASTER))
-          .addPorts(PortEntry.newBuilder()
-              .setSocket(socket(SocketProtocol.SOCKET_PROTOCOL_TCP, "127.0.0.1", 3000, 1001, NODE))
-              .addOwners(NODE))
-          .addPorts(PortEntry.newBuilder()
-              .setSocket(socket(SocketProtocol.SOCKET_PROTOCOL_UDP, "0.0.0.0", 5353, 107)))
-          .build());
-      response.onCompleted();
-    }
-
-    private Socket socket(SocketProtocol protocol, String address, int port, int uid, Process... owners) {
-      Socket.Builder socket = Socket.newBuilder().setProtocol(protocol).setAddress(address).setPort(port)
-          .setInode(10_000 + port).setUid(uid);
-      for (Process owner : owners) {
-        socket.addOwners(owner.getKey());
-      }
-      return socket.build();
-    }
-
-    @Override
-    public void topMemory(TopMemoryRequest request, StreamObserver<TopMemoryResponse> response) {
-      lastTopMemory = request;
-      TopMemoryResponse.Builder out = TopMemoryResponse.newBuilder();
-      WEB_PROCESSES.stream()
-          .sorted(Comparator.comparingLong(Process::getRssBytes).reversed())
-          .limit(request.getLimit() == 0 ? 10 : request.getLimit())
-          .forEach(p -> out.addProcesses(
-              ProcessEntry.newBuilder().setHostId(WEB_ID).setHostname("web-1").setProcess(p)));
-      response.onNext(out.build());
-      response.onCompleted();
-    }
-
-    @Override
-    public void listEvents(ListEventsRequest request, StreamObserver<ListEventsResponse> response) {
-      lastListEvents = request;
-      response.onNext(ListEventsResponse.newBuilder().addAllEvents(stored(request)).build());
-      response.onCompleted();
-    }
-
-    private List<Event> stored(ListEventsRequest request) {
-      return EVENTS.stream()
-          .filter(e -> request.getTypesCount() == 0 || request.getTypesList().contains(e.getType()))
-          .filter(e -> e.getTimeUnixMs() >= request.getSinceUnixMs())
-          .collect(Collectors.toList());
-    }
-
-    @Override
-    public void watchEvents(WatchEventsRequest request, StreamObserver<Event> response) {
-      lastWatchEvents = request;
-      ServerCallStreamObserver<Event> call = (ServerCallStreamObserver<Event>) response;
-      stored(request.getFilter()).forEach(call::onNext);
-      try {
-        while (!call.isCancelled()) {
-          Event e = live.poll(20, TimeUnit.MILLISECONDS);
-          if (e == END) {
-            call.onCompleted();
-            return;
-          }
-          if (e != null) {
-            call.onNext(e);
-          }
+    public void close() {
+        server.shutdownNow();
+        try {
+            server.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        call.onError(Status.CANCELLED.asRuntimeException());
-      }
     }
-  }
+
+    private static HostSummary find(String host) {
+        for (HostSummary h : List.of(WEB, DB)) {
+            if (h.getHostname().equals(host) || h.getHostId().equals(host)) {
+                return h;
+            }
+        }
+        throw Status.NOT_FOUND
+                .withDescription("no host '" + host + "' (known: db-1, web-1); list them with 'fleetkeeper hosts'")
+                .asRuntimeException();
+    }
+
+    private static boolean matches(HostSummary host, Map<String, String> selector) {
+        return selector.entrySet().stream().allMatch(e -> e.getValue().equals(host.getLabelsMap().get(e.getKey())));
+    }
+
+    private final class Service extends AdminServiceGrpc.AdminServiceImplBase {
+        @Override
+        public void listHosts(ListHostsRequest request, StreamObserver<ListHostsResponse> response) {
+            lastListHosts = request;
+            response.onNext(ListHostsResponse.newBuilder()
+                    .addAllHosts(List.of(DB, WEB).stream().filter(h -> matches(h, request.getSelectorMap())).collect(Collectors.toList()))
+                    .build());
+            response.onCompleted();
+        }
+
+        @Override
+        public void getHost(GetHostRequest request, StreamObserver<HostSummary> response) {
+            try {
+                response.onNext(find(request.getHost()));
+                response.onCompleted();
+            } catch (RuntimeException e) {
+                response.onError(e);
+            }
+        }
+
+        @Override
+        public void listProcesses(ListProcessesRequest request, StreamObserver<ListProcessesResponse> response) {
+            lastListProcesses = request;
+            HostSummary host;
+            try {
+                host = find(request.getHost());
+            } catch (RuntimeException e) {
+                response.onError(e);
+                return;
+            }
+            List<Process> processes = host == WEB ? WEB_PROCESSES : List.of();
+            Comparator<Process> order = request.getSort() == ProcessSort.PROCESS_SORT_PID
+                    ? Comparator.comparingInt(p -> p.getKey().getPid())
+                    : request.getSort() == ProcessSort.PROCESS_SORT_CPU
+                            ? Comparator.comparingDouble((Process p) -> p.getCpuPercent()).reversed()
+                            : Comparator.comparingLong(Process::getRssBytes).reversed();
+            ListProcessesResponse.Builder out = ListProcessesResponse.newBuilder()
+                    .setSampledAtUnixMs(host == WEB ? ago(3) : ago(300))
+                    .setHostOnline(host.getOnline());
+            processes.stream()
+                    .filter(p -> !request.getZombiesOnly() || p.getState() == ProcessState.PROCESS_STATE_ZOMBIE)
+                    .sorted(order)
+                    .limit(request.getLimit() == 0 ? Long.MAX_VALUE : request.getLimit())
+                    .forEach(p -> {
+                        ProcessEntry.Builder entry = ProcessEntry.newBuilder()
+                                .setHostId(host.getHostId())
+                                .setHostname(host.getHostname())
+                                .setProcess(p);
+                        processes.stream().filter(q -> q.getKey().getPid() == p.getPpid()).findFirst().ifPresent(entry::setParent);
+                        out.addProcesses(entry);
+                    });
+            response.onNext(out.build());
+            response.onCompleted();
+        }
+
+        @Override
+        public void listPorts(ListPortsRequest request, StreamObserver<ListPortsResponse> response) {
+            try {
+                find(request.getHost());
+            } catch (RuntimeException e) {
+                response.onError(e);
+                return;
+            }
+            response.onNext(ListPortsResponse.newBuilder()
+                    .setSampledAtUnixMs(ago(3))
+                    .setHostOnline(true)
+                    .addPorts(PortEntry.newBuilder()
+                            .setSocket(socket(SocketProtocol.SOCKET_PROTOCOL_TCP, "0.0.0.0", 80, 0, NGINX_MASTER, NGINX_WORKER))
+                            .addOwners(NGINX_MASTER)
+                            .addOwners(NGINX_WORKER))
+                    .addPorts(PortEntry.newBuilder()
+                            .setSocket(socket(SocketProtocol.SOCKET_PROTOCOL_TCP6, "::", 80, 0, NGINX_MASTER))
+                            .addOwners(NGINX_MASTER))
+                    .addPorts(PortEntry.newBuilder()
+                            .setSocket(socket(SocketProtocol.SOCKET_PROTOCOL_TCP, "127.0.0.1", 3000, 1001, NODE))
+                            .addOwners(NODE))
+                    .addPorts(PortEntry.newBuilder()
+                            .setSocket(socket(SocketProtocol.SOCKET_PROTOCOL_UDP, "0.0.0.0", 5353, 107)))
+                    .build());
+            response.onCompleted();
+        }
+
+        private Socket socket(SocketProtocol protocol, String address, int port, int uid, Process... owners) {
+            Socket.Builder socket = Socket.newBuilder().setProtocol(protocol).setAddress(address).setPort(port)
+                    .setInode(10_000 + port).setUid(uid);
+            for (Process owner : owners) {
+                socket.addOwners(owner.getKey());
+            }
+            return socket.build();
+        }
+
+        @Override
+        public void topMemory(TopMemoryRequest request, StreamObserver<TopMemoryResponse> response) {
+            lastTopMemory = request;
+            TopMemoryResponse.Builder out = TopMemoryResponse.newBuilder();
+            WEB_PROCESSES.stream()
+                    .sorted(Comparator.comparingLong(Process::getRssBytes).reversed())
+                    .limit(request.getLimit() == 0 ? 10 : request.getLimit())
+                    .forEach(p -> out.addProcesses(
+                            ProcessEntry.newBuilder().setHostId(WEB_ID).setHostname("web-1").setProcess(p)));
+            response.onNext(out.build());
+            response.onCompleted();
+        }
+
+        @Override
+        public void listEvents(ListEventsRequest request, StreamObserver<ListEventsResponse> response) {
+            lastListEvents = request;
+            response.onNext(ListEventsResponse.newBuilder().addAllEvents(stored(request)).build());
+            response.onCompleted();
+        }
+
+        private List<Event> stored(ListEventsRequest request) {
+            return EVENTS.stream()
+                    .filter(e -> request.getTypesCount() == 0 || request.getTypesList().contains(e.getType()))
+                    .filter(e -> e.getTimeUnixMs() >= request.getSinceUnixMs())
+                    .collect(Collectors.toList());
+        }
+
+        @Override
+        public void watchEvents(WatchEventsRequest request, StreamObserver<Event> response) {
+            lastWatchEvents = request;
+            ServerCallStreamObserver<Event> call = (ServerCallStreamObserver<Event>) response;
+            stored(request.getFilter()).forEach(call::onNext);
+            try {
+                while (!call.isCancelled()) {
+                    Event e = live.poll(20, TimeUnit.MILLISECONDS);
+                    if (e == END) {
+                        call.onCompleted();
+                        return;
+                    }
+                    if (e != null) {
+                        call.onNext(e);
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                call.onError(Status.CANCELLED.asRuntimeException());
+            }
+        }
+    }
 }

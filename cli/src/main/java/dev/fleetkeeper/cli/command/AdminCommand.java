@@ -21,58 +21,58 @@ import picocli.CommandLine.Spec;
  * line; not thread-safe.
  */
 abstract class AdminCommand implements Callable<Integer> {
-  @ParentCommand
-  FleetkeeperCli cli;
+    @ParentCommand
+    FleetkeeperCli cli;
 
-  @Spec
-  CommandSpec spec;
+    @Spec
+    CommandSpec spec;
 
-  @Mixin
-  ConnectionOptions connection;
+    @Mixin
+    ConnectionOptions connection;
 
-  @Option(names = "--json", description = "Print the response as JSON (see 'fleetkeeper help').")
-  boolean json;
+    @Option(names = "--json", description = "Print the response as JSON (see 'fleetkeeper help').")
+    boolean json;
 
-  @Override
-  public final Integer call() {
-    PrintWriter out = spec.commandLine().getOut();
-    try {
-      validate();
-      try (AdminClient client = cli.connect(connection)) {
-        run(client, out);
-      }
-      return ExitCodes.OK;
-    } catch (CliException e) {
-      out.flush();
-      PrintWriter err = spec.commandLine().getErr();
-      err.println("fleetkeeper: " + e.getMessage());
-      err.flush();
-      return e.exitCode();
-    } finally {
-      out.flush();
+    @Override
+    public final Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        try {
+            validate();
+            try (AdminClient client = cli.connect(connection)) {
+                run(client, out);
+            }
+            return ExitCodes.OK;
+        } catch (CliException e) {
+            out.flush();
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("fleetkeeper: " + e.getMessage());
+            err.flush();
+            return e.exitCode();
+        } finally {
+            out.flush();
+        }
     }
-  }
 
-  /** Checks arguments picocli cannot; throws {@link #usage(String)} for a bad one. */
-  void validate() {}
+    /** Checks arguments picocli cannot; throws {@link #usage(String)} for a bad one. */
+    void validate() {}
 
-  /** Does the work; throws {@link CliException} for an expected failure. */
-  abstract void run(AdminClient client, PrintWriter out);
+    /** Does the work; throws {@link CliException} for an expected failure. */
+    abstract void run(AdminClient client, PrintWriter out);
 
-  /** A usage error (exit 2, usage on stderr) about this command's arguments. */
-  final ParameterException usage(String message) {
-    return new ParameterException(spec.commandLine(), message);
-  }
-
-  /** {@code -n}: at most this many; 0 for the server's default. */
-  final void requireLimit(int limit) {
-    if (limit < 0) {
-      throw usage("-n: " + limit + " (expected: >= 0; 0 for the default)");
+    /** A usage error (exit 2, usage on stderr) about this command's arguments. */
+    final ParameterException usage(String message) {
+        return new ParameterException(spec.commandLine(), message);
     }
-  }
 
-  /** The width a table line may take: the terminal's, or unlimited for {@code --wide}. */
-  final int width(boolean wide) {
-    return wide ? Table.UNLIMITED : cli.environment().columns();
-  }
+    /** {@code -n}: at most this many; 0 for the server's default. */
+    final void requireLimit(int limit) {
+        if (limit < 0) {
+            throw usage("-n: " + limit + " (expected: >= 0; 0 for the default)");
+        }
+    }
+
+    /** The width a table line may take: the terminal's, or unlimited for {@code --wide}. */
+    final int width(boolean wide) {
+        return wide ? Table.UNLIMITED : cli.environment().columns();
+    }
 }

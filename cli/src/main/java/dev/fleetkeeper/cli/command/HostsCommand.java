@@ -18,75 +18,75 @@ import picocli.CommandLine.Option;
 
 /** {@code fleetkeeper hosts}: every host the controller knows, online or not. */
 @Command(
-    name = "hosts",
-    mixinStandardHelpOptions = true,
-    description = {
-      "List the hosts the controller knows, online or not, with their latest figures.",
-      "--json prints a ListHostsResponse."
-    })
+        name = "hosts",
+        mixinStandardHelpOptions = true,
+        description = {
+            "List the hosts the controller knows, online or not, with their latest figures.",
+            "--json prints a ListHostsResponse."
+        })
 public final class HostsCommand extends AdminCommand {
-  /** Host ids are long (a machine id); this many characters tell them apart in practice. */
-  static final int SHORT_ID = 8;
+    /** Host ids are long (a machine id); this many characters tell them apart in practice. */
+    static final int SHORT_ID = 8;
 
-  @Option(
-      names = "--selector",
-      split = ",",
-      paramLabel = "KEY=VALUE",
-      description = "Only hosts carrying all of these labels, e.g. role=web,env=prod.")
-  Map<String, String> selector = new LinkedHashMap<>();
+    @Option(
+            names = "--selector",
+            split = ",",
+            paramLabel = "KEY=VALUE",
+            description = "Only hosts carrying all of these labels, e.g. role=web,env=prod.")
+    Map<String, String> selector = new LinkedHashMap<>();
 
-  @Override
-  void run(AdminClient client, PrintWriter out) {
-    ListHostsResponse response =
-        client.listHosts(ListHostsRequest.newBuilder().putAllSelector(selector).build());
-    if (json) {
-      out.println(Json.document(response));
-      return;
+    @Override
+    void run(AdminClient client, PrintWriter out) {
+        ListHostsResponse response =
+                client.listHosts(ListHostsRequest.newBuilder().putAllSelector(selector).build());
+        if (json) {
+            out.println(Json.document(response));
+            return;
+        }
+        if (response.getHostsCount() == 0) {
+            out.println(selector.isEmpty()
+                    ? "No hosts have registered with the controller at " + client.address()
+                            + " yet: start an agent pointed at it (controller: in agent.yaml)."
+                    : "No hosts carry the labels " + Processes.labels(selector) + ".");
+            return;
+        }
+        TimeFormat time = cli.timeFormat();
+        Table table = Table.of(
+                Column.text("HOST"),
+                Column.text("ID"),
+                Column.text("ONLINE"),
+                Column.text("LAST SEEN"),
+                Column.text("AGENT"),
+                Column.text("KERNEL"),
+                Column.number("MEM AVAIL/TOTAL"),
+                Column.number("LOAD1"),
+                Column.number("PROCS"),
+                Column.number("ZOMBIES"),
+                Column.number("LISTENERS"),
+                Column.text("LABELS"));
+        for (HostSummary host : response.getHostsList()) {
+            HostStats stats = host.getStats();
+            boolean hasStats = host.hasStats() && stats.getMemTotalBytes() > 0;
+            table.row(
+                    host.getHostname(),
+                    shortId(host.getHostId()),
+                    host.getOnline() ? "yes" : "no",
+                    time.ago(host.getLastSeenUnixMs()),
+                    host.getAgentVersion(),
+                    host.getKernel(),
+                    hasStats
+                            ? Units.bytes(stats.getMemAvailableBytes()) + "/" + Units.bytes(stats.getMemTotalBytes())
+                            : null,
+                    host.hasStats() ? Units.load(stats.getLoad1()) : null,
+                    Integer.toUnsignedString(host.getProcessCount()),
+                    Integer.toUnsignedString(host.getZombieCount()),
+                    Integer.toUnsignedString(host.getListenerCount()),
+                    Processes.labels(host.getLabelsMap()));
+        }
+        out.print(table.render(Table.UNLIMITED));
     }
-    if (response.getHostsCount() == 0) {
-      out.println(selector.isEmpty()
-          ? "No hosts have registered with the controller at " + client.address()
-              + " yet: start an agent pointed at it (controller: in agent.yaml)."
-          : "No hosts carry the labels " + Processes.labels(selector) + ".");
-      return;
-    }
-    TimeFormat time = cli.timeFormat();
-    Table table = Table.of(
-        Column.text("HOST"),
-        Column.text("ID"),
-        Column.text("ONLINE"),
-        Column.text("LAST SEEN"),
-        Column.text("AGENT"),
-        Column.text("KERNEL"),
-        Column.number("MEM AVAIL/TOTAL"),
-        Column.number("LOAD1"),
-        Column.number("PROCS"),
-        Column.number("ZOMBIES"),
-        Column.number("LISTENERS"),
-        Column.text("LABELS"));
-    for (HostSummary host : response.getHostsList()) {
-      HostStats stats = host.getStats();
-      boolean hasStats = host.hasStats() && stats.getMemTotalBytes() > 0;
-      table.row(
-          host.getHostname(),
-          shortId(host.getHostId()),
-          host.getOnline() ? "yes" : "no",
-          time.ago(host.getLastSeenUnixMs()),
-          host.getAgentVersion(),
-          host.getKernel(),
-          hasStats
-              ? Units.bytes(stats.getMemAvailableBytes()) + "/" + Units.bytes(stats.getMemTotalBytes())
-              : null,
-          host.hasStats() ? Units.load(stats.getLoad1()) : null,
-          Integer.toUnsignedString(host.getProcessCount()),
-          Integer.toUnsignedString(host.getZombieCount()),
-          Integer.toUnsignedString(host.getListenerCount()),
-          Processes.labels(host.getLabelsMap()));
-    }
-    out.print(table.render(Table.UNLIMITED));
-  }
 
-  static String shortId(String hostId) {
-    return hostId.length() <= SHORT_ID ? hostId : hostId.substring(0, SHORT_ID);
-  }
+    static String shortId(String hostId) {
+        return hostId.length() <= SHORT_ID ? hostId : hostId.substring(0, SHORT_ID);
+    }
 }

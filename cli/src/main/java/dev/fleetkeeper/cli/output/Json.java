@@ -12,28 +12,28 @@ import com.google.protobuf.util.JsonFormat;
  * Thread-safe.
  */
 public final class Json {
-  private static final JsonFormat.Printer PRETTY =
-      JsonFormat.printer().preservingProtoFieldNames().alwaysPrintFieldsWithNoPresence();
-  private static final JsonFormat.Printer COMPACT = PRETTY.omittingInsignificantWhitespace();
+    private static final JsonFormat.Printer PRETTY =
+            JsonFormat.printer().preservingProtoFieldNames().alwaysPrintFieldsWithNoPresence();
+    private static final JsonFormat.Printer COMPACT = PRETTY.omittingInsignificantWhitespace();
 
-  private Json() {}
+    private Json() {}
 
-  /** A message as an indented JSON document. */
-  public static String document(MessageOrBuilder message) {
-    return print(PRETTY, message);
-  }
-
-  /** A message as one line of JSON, for JSON Lines streams. */
-  public static String line(MessageOrBuilder message) {
-    return print(COMPACT, message);
-  }
-
-  private static String print(JsonFormat.Printer printer, MessageOrBuilder message) {
-    try {
-      return printer.print(message);
-    } catch (InvalidProtocolBufferException e) {
-      // Only messages holding an Any of an unknown type fail; the admin API has none.
-      throw new IllegalStateException("cannot print " + message.getClass().getSimpleName() + " as JSON", e);
+    /** A message as an indented JSON document. */
+    public static String document(MessageOrBuilder message) {
+        return print(PRETTY, message);
     }
-  }
+
+    /** A message as one line of JSON, for JSON Lines streams. */
+    public static String line(MessageOrBuilder message) {
+        return print(COMPACT, message);
+    }
+
+    private static String print(JsonFormat.Printer printer, MessageOrBuilder message) {
+        try {
+            return printer.print(message);
+        } catch (InvalidProtocolBufferException e) {
+            // Only messages holding an Any of an unknown type fail; the admin API has none.
+            throw new IllegalStateException("cannot print " + message.getClass().getSimpleName() + " as JSON", e);
+        }
+    }
 }

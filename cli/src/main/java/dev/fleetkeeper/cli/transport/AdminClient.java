@@ -39,164 +39,164 @@ import java.util.function.Supplier;
  * person can act on. Not thread-safe; whoever connects it closes it.
  */
 public final class AdminClient implements AutoCloseable {
-  private final ControllerAddress address;
-  private final Duration timeout;
-  private final ManagedChannel channel;
-  private final AdminServiceGrpc.AdminServiceBlockingStub stub;
+    private final ControllerAddress address;
+    private final Duration timeout;
+    private final ManagedChannel channel;
+    private final AdminServiceGrpc.AdminServiceBlockingStub stub;
 
-  private AdminClient(ControllerAddress address, Duration timeout, ManagedChannel channel) {
-    this.address = address;
-    this.timeout = timeout;
-    this.channel = channel;
-    this.stub = AdminServiceGrpc.newBlockingStub(channel);
-  }
-
-  /**
-   * Opens a channel to the controller. Nothing is sent until the first call, so an unreachable
-   * controller is reported by that call.
-   *
-   * @param timeout deadline of each unary call; streams have none
-   */
-  public static AdminClient connect(ControllerAddress address, Duration timeout, String userAgent) {
-    Objects.requireNonNull(address, "address");
-    if (timeout.isNegative() || timeout.isZero()) {
-      throw new IllegalArgumentException("timeout: " + timeout + " (expected: > 0)");
+    private AdminClient(ControllerAddress address, Duration timeout, ManagedChannel channel) {
+        this.address = address;
+        this.timeout = timeout;
+        this.channel = channel;
+        this.stub = AdminServiceGrpc.newBlockingStub(channel);
     }
-    ManagedChannel channel =
-        Grpc.newChannelBuilder(address.toString(), InsecureChannelCredentials.create())
-            .userAgent(userAgent)
-            .build();
-    return new AdminClient(address, timeout, channel);
-  }
 
-  /** The controller this client talks to. */
-  public ControllerAddress address() {
-    return address;
-  }
-
-  /** {@code ListHosts}. */
-  public ListHostsResponse listHosts(ListHostsRequest request) {
-    return unary(() -> withDeadline().listHosts(request));
-  }
-
-  /** {@code GetHost}. */
-  public HostSummary getHost(GetHostRequest request) {
-    return unary(() -> withDeadline().getHost(request));
-  }
-
-  /** {@code ListProcesses}. */
-  public ListProcessesResponse listProcesses(ListProcessesRequest request) {
-    return unary(() -> withDeadline().listProcesses(request));
-  }
-
-  /** {@code ListPorts}. */
-  public ListPortsResponse listPorts(ListPortsRequest request) {
-    return unary(() -> withDeadline().listPorts(request));
-  }
-
-  /** {@code TopMemory}. */
-  public TopMemoryResponse topMemory(TopMemoryRequest request) {
-    return unary(() -> withDeadline().topMemory(request));
-  }
-
-  /** {@code ListEvents}. */
-  public ListEventsResponse listEvents(ListEventsRequest request) {
-    return unary(() -> withDeadline().listEvents(request));
-  }
-
-  /**
-   * {@code WatchEvents}: hands each event to {@code sink} as it arrives, on the calling thread,
-   * and returns when the controller ends the stream. No deadline: it runs until the process is
-   * interrupted. If {@code sink} throws, the call is cancelled and the exception propagates.
-   */
-  public void watchEvents(WatchEventsRequest request, Consumer<Event> sink) {
-    try (Context.CancellableContext context = Context.current().withCancellation()) {
-      context.run(() -> {
-        try {
-          Iterator<Event> events = stub.watchEvents(request);
-          while (events.hasNext()) {
-            sink.accept(events.next());
-          }
-        } catch (StatusRuntimeException e) {
-          throw translate(e);
+    /**
+     * Opens a channel to the controller. Nothing is sent until the first call, so an unreachable
+     * controller is reported by that call.
+     *
+     * @param timeout deadline of each unary call; streams have none
+     */
+    public static AdminClient connect(ControllerAddress address, Duration timeout, String userAgent) {
+        Objects.requireNonNull(address, "address");
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("timeout: " + timeout + " (expected: > 0)");
         }
-      });
+        ManagedChannel channel =
+                Grpc.newChannelBuilder(address.toString(), InsecureChannelCredentials.create())
+                        .userAgent(userAgent)
+                        .build();
+        return new AdminClient(address, timeout, channel);
     }
-  }
 
-  private AdminServiceGrpc.AdminServiceBlockingStub withDeadline() {
-    return stub.withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS);
-  }
-
-  private <T> T unary(Supplier<T> call) {
-    try {
-      return call.get();
-    } catch (StatusRuntimeException e) {
-      throw translate(e);
+    /** The controller this client talks to. */
+    public ControllerAddress address() {
+        return address;
     }
-  }
 
-  /** Says what went wrong with the controller in one line, and what to do about it. */
-  CliException translate(StatusRuntimeException e) {
-    Status status = e.getStatus();
-    String description = status.getDescription() == null ? "" : status.getDescription();
-    switch (status.getCode()) {
-      case UNAVAILABLE:
-        return new CliException(ExitCodes.USAGE_OR_UNREACHABLE,
-            "cannot reach the controller at " + address + " (" + reason(status) + "). "
-                + "Is it running? Start one with 'fleetkeeper dev', "
-                + "or pass --controller HOST:PORT / set FLEETKEEPER_CONTROLLER.");
-      case DEADLINE_EXCEEDED:
-        return new CliException(ExitCodes.USAGE_OR_UNREACHABLE,
-            "the controller at " + address + " did not answer within " + seconds(timeout) + ". "
-                + "Is it running and reachable from here? "
-                + "Pass --timeout for a slow link, or --controller HOST:PORT / set FLEETKEEPER_CONTROLLER.");
-      case NOT_FOUND:
-        return new CliException(ExitCodes.FAILED,
-            description.isEmpty() ? "not found (the controller gave no detail)" : description);
-      case INVALID_ARGUMENT:
-        return new CliException(ExitCodes.USAGE_OR_UNREACHABLE,
-            "the controller rejected the request: " + description);
-      case UNIMPLEMENTED:
-        return new CliException(ExitCodes.FAILED,
-            "the controller at " + address + " does not support this command (" + description
-                + "). Upgrade the controller to this CLI's version.");
-      default:
-        return new CliException(ExitCodes.FAILED,
-            "the controller at " + address + " failed: " + status.getCode()
-                + (description.isEmpty() ? "" : ": " + description));
+    /** {@code ListHosts}. */
+    public ListHostsResponse listHosts(ListHostsRequest request) {
+        return unary(() -> withDeadline().listHosts(request));
     }
-  }
 
-  private static String reason(Status status) {
-    for (Throwable t = status.getCause(); t != null; t = t.getCause()) {
-      if (t instanceof ConnectException && !(t instanceof NoRouteToHostException)) {
-        String message = String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT);
-        return message.contains("refused") ? "connection refused" : "cannot connect";
-      }
-      if (t instanceof NoRouteToHostException) {
-        return "no route to host";
-      }
-      if (t instanceof UnknownHostException) {
-        return "unknown host";
-      }
+    /** {@code GetHost}. */
+    public HostSummary getHost(GetHostRequest request) {
+        return unary(() -> withDeadline().getHost(request));
     }
-    String description = status.getDescription();
-    return description == null || description.isBlank() ? "unavailable" : description;
-  }
 
-  private static String seconds(Duration d) {
-    return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
-  }
-
-  /** Closes the channel at once: nothing this CLI sends needs to drain. Idempotent. */
-  @Override
-  public void close() {
-    channel.shutdownNow();
-    try {
-      channel.awaitTermination(2, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    /** {@code ListProcesses}. */
+    public ListProcessesResponse listProcesses(ListProcessesRequest request) {
+        return unary(() -> withDeadline().listProcesses(request));
     }
-  }
+
+    /** {@code ListPorts}. */
+    public ListPortsResponse listPorts(ListPortsRequest request) {
+        return unary(() -> withDeadline().listPorts(request));
+    }
+
+    /** {@code TopMemory}. */
+    public TopMemoryResponse topMemory(TopMemoryRequest request) {
+        return unary(() -> withDeadline().topMemory(request));
+    }
+
+    /** {@code ListEvents}. */
+    public ListEventsResponse listEvents(ListEventsRequest request) {
+        return unary(() -> withDeadline().listEvents(request));
+    }
+
+    /**
+     * {@code WatchEvents}: hands each event to {@code sink} as it arrives, on the calling thread,
+     * and returns when the controller ends the stream. No deadline: it runs until the process is
+     * interrupted. If {@code sink} throws, the call is cancelled and the exception propagates.
+     */
+    public void watchEvents(WatchEventsRequest request, Consumer<Event> sink) {
+        try (Context.CancellableContext context = Context.current().withCancellation()) {
+            context.run(() -> {
+                try {
+                    Iterator<Event> events = stub.watchEvents(request);
+                    while (events.hasNext()) {
+                        sink.accept(events.next());
+                    }
+                } catch (StatusRuntimeException e) {
+                    throw translate(e);
+                }
+            });
+        }
+    }
+
+    private AdminServiceGrpc.AdminServiceBlockingStub withDeadline() {
+        return stub.withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private <T> T unary(Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (StatusRuntimeException e) {
+            throw translate(e);
+        }
+    }
+
+    /** Says what went wrong with the controller in one line, and what to do about it. */
+    CliException translate(StatusRuntimeException e) {
+        Status status = e.getStatus();
+        String description = status.getDescription() == null ? "" : status.getDescription();
+        switch (status.getCode()) {
+            case UNAVAILABLE:
+                return new CliException(ExitCodes.USAGE_OR_UNREACHABLE,
+                        "cannot reach the controller at " + address + " (" + reason(status) + "). "
+                                + "Is it running? Start one with 'fleetkeeper dev', "
+                                + "or pass --controller HOST:PORT / set FLEETKEEPER_CONTROLLER.");
+            case DEADLINE_EXCEEDED:
+                return new CliException(ExitCodes.USAGE_OR_UNREACHABLE,
+                        "the controller at " + address + " did not answer within " + seconds(timeout) + ". "
+                                + "Is it running and reachable from here? "
+                                + "Pass --timeout for a slow link, or --controller HOST:PORT / set FLEETKEEPER_CONTROLLER.");
+            case NOT_FOUND:
+                return new CliException(ExitCodes.FAILED,
+                        description.isEmpty() ? "not found (the controller gave no detail)" : description);
+            case INVALID_ARGUMENT:
+                return new CliException(ExitCodes.USAGE_OR_UNREACHABLE,
+                        "the controller rejected the request: " + description);
+            case UNIMPLEMENTED:
+                return new CliException(ExitCodes.FAILED,
+                        "the controller at " + address + " does not support this command (" + description
+                                + "). Upgrade the controller to this CLI's version.");
+            default:
+                return new CliException(ExitCodes.FAILED,
+                        "the controller at " + address + " failed: " + status.getCode()
+                                + (description.isEmpty() ? "" : ": " + description));
+        }
+    }
+
+    private static String reason(Status status) {
+        for (Throwable t = status.getCause(); t != null; t = t.getCause()) {
+            if (t instanceof ConnectException && !(t instanceof NoRouteToHostException)) {
+                String message = String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT);
+                return message.contains("refused") ? "connection refused" : "cannot connect";
+            }
+            if (t instanceof NoRouteToHostException) {
+                return "no route to host";
+            }
+            if (t instanceof UnknownHostException) {
+                return "unknown host";
+            }
+        }
+        String description = status.getDescription();
+        return description == null || description.isBlank() ? "unavailable" : description;
+    }
+
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
+    }
+
+    /** Closes the channel at once: nothing this CLI sends needs to drain. Idempotent. */
+    @Override
+    public void close() {
+        channel.shutdownNow();
+        try {
+            channel.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
 }

@@ -49,6 +49,8 @@ class FleetEndToEndTest {
     void start() {
         fleet = MiniFleet.start(dir, Duration.ofSeconds(3));
         fleet.startAgent("e2e-host");
+        // Every test reads the host's state: wait for its first snapshot.
+        await().atMost(Duration.ofSeconds(30)).until(() -> onlyHost(), h -> h != null && h.getProcessCount() > 0);
     }
 
     @AfterEach
