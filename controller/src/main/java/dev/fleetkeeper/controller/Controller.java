@@ -99,6 +99,9 @@ public final class Controller implements AutoCloseable {
         if (metrics != null) {
             metrics.close();
         }
+        if (engine != null && server != null) {
+            engine.prepareForShutdown();
+        }
         if (server != null) {
             server.close();
         }

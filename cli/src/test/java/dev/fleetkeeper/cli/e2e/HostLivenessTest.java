@@ -56,6 +56,22 @@ class HostLivenessTest {
         assertThat(online.getHostId()).isEqualTo("live-a");
     }
 
+    @Test
+    void gracefulControllerRestart_doesNotReportItsHostsOffline() throws Exception {
+        fleet = MiniFleet.start(dir, Duration.ofSeconds(2));
+        fleet.startAgent("steady");
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> host("steady").getOnline());
+
+        fleet.restartController();
+
+        // The agent reconnects by itself; the controller's own restart is not the host going away.
+        Event online = await().atMost(Duration.ofSeconds(30)).until(
+                () -> last(EventType.EVENT_TYPE_HOST_ONLINE, "steady"), e -> e != null);
+        assertThat(host("steady").getOnline()).isTrue();
+        assertThat(last(EventType.EVENT_TYPE_HOST_OFFLINE, "steady")).isNull();
+        assertThat(online.getMessage()).contains("online");
+    }
+
     private List<HostSummary> hosts() throws Exception {
         CliRun.Result r = CliRun.run(fleet.target(), "hosts", "--json");
         ListHostsResponse.Builder b = ListHostsResponse.newBuilder();

@@ -54,6 +54,15 @@ final class MiniFleet implements AutoCloseable {
         return "127.0.0.1:" + controller.grpcPort();
     }
 
+    /** Stops the controller gracefully and starts a new one on the same data and port. */
+    void restartController() {
+        int port = controller.grpcPort();
+        controller.close();
+        ControllerConfig sameData = controllerConfig.withListen("127.0.0.1:" + port, "");
+        controller = new Controller(sameData, InstantSource.system());
+        controller.start();
+    }
+
     /** Starts an agent for {@code hostId} scanning this machine's /proc. */
     RunningAgent startAgent(String hostId) {
         AgentConfig config = AgentConfig.defaults(dir.resolve("agent-" + hostId))

@@ -71,6 +71,8 @@ public final class FleetEngine implements AutoCloseable {
     private List<StoreWriter.Ack> acks = new ArrayList<>();
     private long lastExpireMillis;
     private volatile boolean running;
+    /** Set when the controller is stopping: streams end because we do, not because hosts went away. */
+    private boolean stopping;
     private volatile int onlineCount;
     private boolean onlineDirty;
 
@@ -293,7 +295,34 @@ public final class FleetEngine implements AutoCloseable {
             return;
         }
         v.session = null;
+        if (stopping) {
+            // The controller is going away, not the host: no HOST_OFFLINE. After the restart the
+            // host gets one grace period to reconnect, like every host the store knows.
+            if (v.stateLoaded && v.dirty) {
+                checkpoint(v);
+            }
+            return;
+        }
         markOffline(v, "agent stream ended: " + reason);
+    }
+
+    /**
+     * Call before closing the gRPC server: streams that end from now on are the controller's
+     * doing and do not mark their hosts offline.
+     */
+    public void prepareForShutdown() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        queue.add(() -> {
+            stopping = true;
+            done.complete(null);
+        });
+        try {
+            done.get(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.warn("Fleet engine did not acknowledge shutdown: {}", e.toString());
+        }
     }
 
     private void markOffline(HostView v, String why) {
@@ -346,6 +375,9 @@ public final class FleetEngine implements AutoCloseable {
         long grace = settings.offlineGrace().toMillis();
         long checkpointEvery = settings.checkpointInterval().toMillis();
         for (HostView v : hosts.values()) {
+            if (stopping) {
+                break;
+            }
             if (v.record.online() && now - v.lastHeardMillis > grace) {
                 AgentSession s = v.session;
                 if (s != null) {
