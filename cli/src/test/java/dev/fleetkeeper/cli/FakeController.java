@@ -255,7 +255,10 @@ public final class FakeController implements AutoCloseable {
                             : Comparator.comparingLong(Process::getRssBytes).reversed();
             ListProcessesResponse.Builder out = ListProcessesResponse.newBuilder()
                     .setSampledAtUnixMs(host == WEB ? ago(3) : ago(300))
-                    .setHostOnline(host.getOnline());
+                    .setHostOnline(host.getOnline())
+                    .setTotalMatching((int) processes.stream()
+                            .filter(p -> !request.getZombiesOnly() || p.getState() == ProcessState.PROCESS_STATE_ZOMBIE)
+                            .count());
             processes.stream()
                     .filter(p -> !request.getZombiesOnly() || p.getState() == ProcessState.PROCESS_STATE_ZOMBIE)
                     .sorted(order)

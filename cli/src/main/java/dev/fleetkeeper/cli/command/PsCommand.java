@@ -81,8 +81,9 @@ public final class PsCommand extends AdminCommand {
 
     private String header(String hostname, ListProcessesResponse response, TimeFormat time) {
         long sampled = response.getSampledAtUnixMs();
-        String what = response.getProcessesCount() + (zombies ? " zombie" : " process")
-                + (response.getProcessesCount() == 1 ? "" : zombies ? "s" : "es");
+        int total = Math.max(response.getTotalMatching(), response.getProcessesCount());
+        String what = total + (zombies ? " zombie" : " process") + (total == 1 ? "" : zombies ? "s" : "es")
+                + (total > response.getProcessesCount() ? " (showing " + response.getProcessesCount() + ")" : "");
         String header = hostname + ": " + what + ", sampled "
                 + (sampled > 0 ? time.ago(sampled) + " (" + time.absolute(sampled) + ")" : "never");
         if (!response.getHostOnline()) {

@@ -69,6 +69,7 @@ class PsCommandTest {
         assertThat(controller.lastListProcesses().getSort()).isEqualTo(ProcessSort.PROCESS_SORT_PID);
         assertThat(controller.lastListProcesses().getLimit()).isEqualTo(2);
         assertThat(result.lines()).hasSize(4);
+        assertThat(result.lines().get(0)).contains("4 processes (showing 2)");
         assertThat(result.lines().get(2)).startsWith("812     1  root");
         assertThat(result.lines().get(3)).startsWith("813   812  www-data");
     }

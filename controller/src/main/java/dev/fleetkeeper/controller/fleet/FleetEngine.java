@@ -498,7 +498,8 @@ public final class FleetEngine implements AutoCloseable {
                 rows.add(new ProcessRow(v.hostId(), v.record.hostname(), p, parent));
             }
             rows.sort(comparator(order));
-            return new HostProcesses(status(v), limit > 0 && rows.size() > limit ? rows.subList(0, limit) : rows);
+            return new HostProcesses(status(v), limit > 0 && rows.size() > limit ? rows.subList(0, limit) : rows,
+                    rows.size());
         });
     }
 

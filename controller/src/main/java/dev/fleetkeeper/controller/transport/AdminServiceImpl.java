@@ -67,6 +67,7 @@ final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBase {
                 .addAllProcesses(p.rows().stream().map(AdminProtoMapper::process).toList())
                 .setSampledAtUnixMs(p.host().sampledAtMillis())
                 .setHostOnline(p.host().record().online())
+                .setTotalMatching(p.totalMatching())
                 .build(), out);
     }
 
