@@ -85,6 +85,44 @@ final class ProcReader {
         }
     }
 
+    /**
+     * Opens a small single-record file to be read again with {@link #readAgain} on every scan;
+     * null on any failure (on {@code /proc/PID/stat}: the process is gone).
+     */
+    RandomAccessFile open(CharSequence p) {
+        try {
+            return new RandomAccessFile(p.toString(), "r");
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Reads {@code f}, opened by {@link #open}, again from its start with one {@code read}
+     * call: a seq_file renders its record anew when read from offset 0. Returns its length, or
+     * {@link #GONE} on any failure (on a held {@code /proc/PID/stat}: ESRCH, its process is
+     * gone) and when the file fills the 8 KiB that one call reads, so that the caller reads it
+     * the long way instead.
+     */
+    int readAgain(RandomAccessFile f) {
+        try {
+            f.seek(0);
+            int n = f.read(buf, 0, 8192);
+            return n <= 0 || n == 8192 ? GONE : n;
+        } catch (IOException e) {
+            return GONE;
+        }
+    }
+
+    /** Closes a file from {@link #open}; a failing close of a read-only file loses nothing. */
+    static void closeQuietly(RandomAccessFile f) {
+        try {
+            f.close();
+        } catch (IOException e) {
+            // Nothing was written; the descriptor is released either way.
+        }
+    }
+
     int read(Path p) {
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
             int n = 0;

@@ -321,4 +321,20 @@ class ProcScannerFixtureTest {
                 .isSameAs(first.processes().get(new ProcessId(101, 1200)));
         assertThat(second.sockets().get(1001L)).isSameAs(first.sockets().get(1001L));
     }
+
+    @Test
+    void scan_holdsNoStatFilesOnAPlainFileTree_soAReplacedStatIsReadAnew() throws Exception {
+        // A held plain file would go on showing the replaced file's old content; only procfs
+        // makes a held stat fail once its process is gone.
+        scanner.scan();
+        String stat = fixture.read("103/stat").replace(" 1400 ", " 9000 ");
+        fixture.delete("103/stat");
+        fixture.write("103/stat", stat);
+        clock.advance(Duration.ofSeconds(1));
+
+        HostScan second = scanner.scan();
+        assertThat(scanner.heldFiles()).isZero();
+        assertThat(second.processes()).containsKey(new ProcessId(103, 9000))
+                .doesNotContainKey(new ProcessId(103, 1400));
+    }
 }

@@ -8,6 +8,7 @@ import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,6 +49,9 @@ class ProcScannerLiveTest {
 
     @AfterEach
     void stopEverythingStarted() throws InterruptedException {
+        if (scanner != null) {
+            scanner.close();
+        }
         for (Process p : started) {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
@@ -201,6 +205,53 @@ class ProcScannerLiveTest {
                     .filter(s -> s.port() == port).findFirst().orElseThrow()
                     .owners().stream().map(ProcessId::pid).collect(Collectors.toList());
             assertThat(owners).containsExactly((int) parent.pid());
+        });
+    }
+
+    @Test
+    void scan_holdsOneStatFilePerProcessOnProcfs_andCloseReleasesThem() {
+        HostScan scan = scanner.scan();
+
+        assertThat(scanner.heldFiles()).isPositive().isEqualTo(scan.processes().size());
+        scanner.close();
+        assertThat(scanner.heldFiles()).isZero();
+        assertThat(scanner.scan().processes()).isNotEmpty();
+        assertThat(scanner.heldFiles()).isZero();
+        scanner.close(); // idempotent
+    }
+
+    @Test
+    void scan_dropsReapedProcessWhoseStatItHeld() throws Exception {
+        Process child = new ProcessBuilder("sleep", "600").start();
+        started.add(child);
+        ProcessId id = await().atMost(Duration.ofSeconds(10)).until(() -> scanner.scan().processes()
+                .keySet().stream().filter(p -> p.pid() == child.pid()).findFirst().orElse(null), p -> p != null);
+
+        child.destroyForcibly();
+        assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
+
+        HostScan after = scanner.scan();
+        assertThat(after.processes()).doesNotContainKey(id);
+        assertThat(scanner.heldFiles()).isEqualTo(after.processes().size());
+    }
+
+    @Test
+    void scan_seesExecThroughHeldStat_asSameIdentityWithNewComm() throws Exception {
+        Process child = new ProcessBuilder("sh", "-c", "read x; exec sleep 600").start();
+        started.add(child);
+        ProcessSample before = await().atMost(Duration.ofSeconds(10)).until(() -> scanner.scan().processes()
+                .values().stream().filter(p -> p.pid() == child.pid()).findFirst().orElse(null), p -> p != null);
+        assertThat(before.comm()).isEqualTo("sh");
+
+        try (OutputStream in = child.getOutputStream()) {
+            in.write('\n');
+        }
+
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
+            ProcessSample after = scanner.scan().processes().get(before.id());
+            assertThat(after).isNotNull();
+            assertThat(after.comm()).isEqualTo("sleep");
+            assertThat(after.cmdline()).containsExactly("sleep", "600");
         });
     }
 }

@@ -193,20 +193,23 @@ public final class ScanBench {
 
         // Cold: fresh scanners (after JIT warm-up on throwaway scanners).
         for (int i = 0; i < Math.max(1, o.warmup() / 4); i++) {
-            ProcScanner.forThisHost(InstantSource.system()).scan();
+            try (ProcScanner throwaway = ProcScanner.forThisHost(InstantSource.system())) {
+                throwaway.scan();
+            }
         }
         int coldRuns = Math.max(3, o.iterations() / 10);
         long coldCpu = 0;
         long coldAlloc = 0;
         HostScan last = null;
         for (int i = 0; i < coldRuns; i++) {
-            ProcScanner fresh = ProcScanner.forThisHost(InstantSource.system());
-            fresh.hostInfo(); // one-time host facts are not part of a scan
-            long c0 = threads.getCurrentThreadCpuTime();
-            long a0 = threads.getThreadAllocatedBytes(tid);
-            last = fresh.scan();
-            coldCpu += threads.getCurrentThreadCpuTime() - c0;
-            coldAlloc += threads.getThreadAllocatedBytes(tid) - a0;
+            try (ProcScanner fresh = ProcScanner.forThisHost(InstantSource.system())) {
+                fresh.hostInfo(); // one-time host facts are not part of a scan
+                long c0 = threads.getCurrentThreadCpuTime();
+                long a0 = threads.getThreadAllocatedBytes(tid);
+                last = fresh.scan();
+                coldCpu += threads.getCurrentThreadCpuTime() - c0;
+                coldAlloc += threads.getThreadAllocatedBytes(tid) - a0;
+            }
         }
 
         // Steady: one scanner, clock stepping by the scan interval.
@@ -235,6 +238,7 @@ public final class ScanBench {
 
         long steadyFullWalks = scanner.fullWalks() - walks0;
         long steadyLinks = scanner.fdLinksRead() - links0;
+        scanner.close();
 
         // /proc/net tables alone.
         ByteBuffer buf = ByteBuffer.allocate(1 << 20);
