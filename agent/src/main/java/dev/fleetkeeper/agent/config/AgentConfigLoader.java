@@ -1,34 +1,53 @@
 package dev.fleetkeeper.agent.config;
 
-import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.databind.DeserializationContext;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonDeserializer;
-import com.fasterxml.jackson.databind.JsonMappingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
+import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
+import java.util.StringJoiner;
+import java.util.function.Function;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.composer.Composer;
+import org.yaml.snakeyaml.error.Mark;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.events.CollectionStartEvent;
+import org.yaml.snakeyaml.events.Event;
+import org.yaml.snakeyaml.events.NodeEvent;
+import org.yaml.snakeyaml.events.ScalarEvent;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+import org.yaml.snakeyaml.nodes.Tag;
+import org.yaml.snakeyaml.parser.Parser;
+import org.yaml.snakeyaml.parser.ParserImpl;
+import org.yaml.snakeyaml.reader.StreamReader;
+import org.yaml.snakeyaml.resolver.Resolver;
 
 /**
  * Reads {@code agent.yaml} into an {@link AgentConfig}. Unknown keys, wrong types and bad
  * values fail with a {@link ConfigException} naming the file, line and key. Stateless.
+ *
+ * <p>Walks SnakeYAML's node tree (every node knows its line) rather than binding with Jackson:
+ * the agent runs on every host and must stay small, and Jackson's 550 classes cost it about
+ * 5 MiB of metaspace for a file read once at start.
  */
 public final class AgentConfigLoader {
 
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
-            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+    private static final List<String> KEYS = List.of("controller", "hostId", "stateDir", "labels", "procRoot",
+            "scan", "heartbeatInterval", "reconnect");
+    private static final List<String> SCAN_KEYS = List.of("interval", "detailInterval");
+    private static final List<String> RECONNECT_KEYS = List.of("initialBackoff", "maxBackoff");
 
     private AgentConfigLoader() {
     }
@@ -49,109 +68,248 @@ public final class AgentConfigLoader {
 
     /** Parses YAML {@code text}; {@code source} names it in errors. */
     public static AgentConfig parse(String source, String text) {
-        Raw raw;
-        try {
-            raw = text.isBlank() ? null : YAML.readValue(text, Raw.class);
-        } catch (UnrecognizedPropertyException e) {
-            // Jackson reports an unknown key of a record at the end of its enclosing mapping
-            // (it buffers unknown keys), so the line is looked up by the key's path instead.
-            throw new ConfigException(where(source, lineOf(text, path(e))) + "unknown key '" + path(e)
-                    + "' (known keys here: " + e.getKnownPropertyIds().stream().map(Object::toString).sorted()
-                    .collect(Collectors.joining(", ")) + ")", e);
-        } catch (JsonMappingException e) {
-            throw new ConfigException(where(source, e.getLocation()) + "key '" + path(e) + "': "
-                    + e.getOriginalMessage(), e);
-        } catch (JsonProcessingException e) {
-            throw new ConfigException(where(source, e.getLocation()) + "not valid YAML: " + e.getOriginalMessage(), e);
-        }
         AgentConfig d = AgentConfig.defaults(Path.of("/var/lib/fleetkeeper-agent"));
-        if (raw == null) {
+        Node root = compose(source, text);
+        if (root == null || isNull(root)) {
+            // No document (blank, or comments only) or an explicit null: every key is unset.
             return d;
         }
-        RawScan scan = raw.scan() == null ? new RawScan(null, null) : raw.scan();
-        RawReconnect reconnect = raw.reconnect() == null ? new RawReconnect(null, null) : raw.reconnect();
+        Reader r = new Reader(source);
+        Map<String, Node> top = r.mapping("", root, KEYS);
+        Map<String, Node> scan = r.mapping("scan", top.get("scan"), SCAN_KEYS);
+        Map<String, Node> reconnect = r.mapping("reconnect", top.get("reconnect"), RECONNECT_KEYS);
         try {
             return new AgentConfig(
-                    or(raw.controller(), d.controller()),
-                    or(raw.hostId(), d.hostId()),
-                    raw.stateDir() == null ? d.stateDir() : Path.of(raw.stateDir()),
-                    raw.labels() == null ? d.labels() : raw.labels(),
-                    raw.procRoot() == null ? d.procRoot() : Path.of(raw.procRoot()),
-                    or(scan.interval(), d.scanInterval()),
-                    or(scan.detailInterval(), d.detailInterval()),
-                    or(raw.heartbeatInterval(), d.heartbeatInterval()),
-                    or(reconnect.initialBackoff(), d.reconnectInitialBackoff()),
-                    or(reconnect.maxBackoff(), d.reconnectMaxBackoff()));
+                    r.string("controller", top.get("controller"), d.controller()),
+                    r.string("hostId", top.get("hostId"), d.hostId()),
+                    Path.of(r.string("stateDir", top.get("stateDir"), d.stateDir().toString())),
+                    r.labels("labels", top.get("labels"), d.labels()),
+                    Path.of(r.string("procRoot", top.get("procRoot"), d.procRoot().toString())),
+                    r.duration("scan.interval", scan.get("interval"), d.scanInterval()),
+                    r.duration("scan.detailInterval", scan.get("detailInterval"), d.detailInterval()),
+                    r.duration("heartbeatInterval", top.get("heartbeatInterval"), d.heartbeatInterval()),
+                    r.duration("reconnect.initialBackoff", reconnect.get("initialBackoff"),
+                            d.reconnectInitialBackoff()),
+                    r.duration("reconnect.maxBackoff", reconnect.get("maxBackoff"), d.reconnectMaxBackoff()));
         } catch (IllegalArgumentException e) {
             // Validation messages start with the key they are about ("scan.interval: 0s (...)").
             String message = e.getMessage();
             int colon = message.indexOf(':');
-            int line = colon > 0 ? lineOf(text, message.substring(0, colon)) : 0;
-            throw new ConfigException(where(source, line) + message, e);
+            Integer line = colon > 0 ? r.keyLines.get(message.substring(0, colon)) : null;
+            throw new ConfigException(where(source, line == null ? 0 : line) + message, e);
         }
     }
 
-    private static <T> T or(T value, T fallback) {
-        return value == null ? fallback : value;
+    /** The first document's node tree, or null when there is none. */
+    private static Node compose(String source, String text) {
+        try {
+            Composer composer = new Composer(parser(text), new Resolver(), new LoaderOptions());
+            return composer.checkNode() ? composer.getNode() : null;
+        } catch (MarkedYAMLException e) {
+            Mark mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
+            String key = pathAtError(text);
+            StringBuilder message = new StringBuilder(where(source, mark == null ? 0 : mark.getLine() + 1));
+            if (!key.isEmpty()) {
+                message.append("key '").append(key).append("': ");
+            }
+            message.append("not valid YAML: ").append(e.getProblem() != null ? e.getProblem() : e.getContext());
+            if (e.getProblem() != null && e.getContext() != null) {
+                message.append(" (").append(e.getContext());
+                if (e.getContextMark() != null) {
+                    message.append(" from line ").append(e.getContextMark().getLine() + 1);
+                }
+                message.append(')');
+            }
+            throw new ConfigException(message.toString(), e);
+        } catch (YAMLException e) {
+            throw new ConfigException(source + ": not valid YAML: " + e.getMessage(), e);
+        }
     }
 
-    private static String where(String source, JsonLocation location) {
-        return location == null ? source + ": " : source + ":" + location.getLineNr() + ": ";
+    private static Parser parser(String text) {
+        return new ParserImpl(new StreamReader(new StringReader(text)), new LoaderOptions());
+    }
+
+    /**
+     * The dotted key whose value the parser was reading when {@code text} stopped being valid
+     * YAML, or "" at the top level. Replays the events up to the failure, keeping a path.
+     */
+    private static String pathAtError(String text) {
+        // One frame per open mapping or sequence: the key being read (null between entries), or
+        // the index of the item being read.
+        final class Frame {
+            final boolean mapping;
+            String key;
+            boolean inValue;
+            int index = -1;
+
+            Frame(boolean mapping) {
+                this.mapping = mapping;
+            }
+        }
+        Deque<Frame> frames = new ArrayDeque<>();
+        try {
+            Parser parser = parser(text);
+            while (!parser.checkEvent(Event.ID.StreamEnd)) {
+                Event event = parser.getEvent();
+                boolean collectionEnd = event.is(Event.ID.MappingEnd) || event.is(Event.ID.SequenceEnd);
+                if (collectionEnd) {
+                    frames.pop();
+                } else if (event instanceof NodeEvent) {
+                    Frame parent = frames.peek();
+                    if (parent != null && parent.mapping && !parent.inValue) {
+                        parent.key = event instanceof ScalarEvent s ? s.getValue() : "?";
+                    } else if (parent != null && !parent.mapping) {
+                        parent.index++;
+                    }
+                    if (event instanceof CollectionStartEvent) {
+                        frames.push(new Frame(event.is(Event.ID.MappingStart)));
+                        continue;
+                    }
+                } else {
+                    continue; // stream and document boundaries
+                }
+                // A node is complete: a key (its value comes next) or a value (a key comes next).
+                Frame parent = frames.peek();
+                if (parent != null && parent.mapping) {
+                    if (parent.inValue) {
+                        parent.key = null;
+                    }
+                    parent.inValue = !parent.inValue;
+                }
+            }
+        } catch (YAMLException e) {
+            // Stopped where the text stops being valid YAML: the frames hold the path to there.
+        }
+        StringJoiner path = new StringJoiner(".");
+        for (var it = frames.descendingIterator(); it.hasNext(); ) {
+            Frame f = it.next();
+            if (f.mapping && f.key != null) {
+                path.add(f.key);
+            } else if (!f.mapping && f.index >= 0 && it.hasNext()) {
+                path.add("[" + f.index + "]");
+            }
+        }
+        return path.toString().replace(".[", "[");
+    }
+
+    private static boolean isNull(Node node) {
+        return node instanceof ScalarNode && Tag.NULL.equals(node.getTag());
     }
 
     private static String where(String source, int line) {
         return line > 0 ? source + ":" + line + ": " : source + ": ";
     }
 
-    /** The 1-based line of the key at dotted {@code path} in {@code text}, or 0 when it is not set there. */
-    static int lineOf(String text, String path) {
-        String pointer = "/" + path.replace('.', '/');
-        try (JsonParser p = YAML.getFactory().createParser(text)) {
-            for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
-                if (t == JsonToken.FIELD_NAME && p.getParsingContext().pathAsPointer().toString().equals(pointer)) {
-                    return p.currentTokenLocation().getLineNr();
-                }
-            }
-        } catch (IOException e) {
-            // Not parseable that far: no line to name.
+    private static int line(Node node) {
+        return node.getStartMark().getLine() + 1;
+    }
+
+    private static String kind(Node node) {
+        if (node instanceof MappingNode) {
+            return "a mapping (key: value, ...)";
         }
-        return 0;
+        if (node instanceof SequenceNode) {
+            return "a list";
+        }
+        return "'" + ((ScalarNode) node).getValue() + "'";
     }
 
-    private static String path(JsonMappingException e) {
-        return e.getPath().stream()
-                .map(ref -> ref.getFieldName() != null ? ref.getFieldName() : "[" + ref.getIndex() + "]")
-                .collect(Collectors.joining(".")).replace(".[", "[");
-    }
+    /** Reads typed values out of nodes for one source; remembers the line of every key it met. */
+    private static final class Reader {
+        private final String source;
+        /** Dotted key to the line it is set on, for validation errors found after reading. */
+        final Map<String, Integer> keyLines = new HashMap<>();
 
-    /** Jackson binding target: nulls mean "not set". */
-    private record Raw(String controller, String hostId, String stateDir, Map<String, String> labels,
-                       String procRoot, RawScan scan,
-                       @JsonDeserialize(using = DurationText.class) Duration heartbeatInterval,
-                       RawReconnect reconnect) {
-    }
+        Reader(String source) {
+            this.source = source;
+        }
 
-    private record RawScan(@JsonDeserialize(using = DurationText.class) Duration interval,
-                           @JsonDeserialize(using = DurationText.class) Duration detailInterval) {
-    }
+        /**
+         * The entries of the mapping at {@code path} by key, the last of repeated keys winning;
+         * empty when {@code node} is absent or null. Fails on a key not in {@code known}.
+         */
+        Map<String, Node> mapping(String path, Node node, List<String> known) {
+            if (node == null || isNull(node)) {
+                return Map.of();
+            }
+            if (!(node instanceof MappingNode)) {
+                throw error(path, node, "expected a mapping (keys: " + String.join(", ", sorted(known))
+                        + "), got " + kind(node));
+            }
+            Map<String, Node> entries = new HashMap<>();
+            for (NodeTuple t : ((MappingNode) node).getValue()) {
+                String key = key(path, t.getKeyNode());
+                String dotted = path.isEmpty() ? key : path + "." + key;
+                if (!known.contains(key)) {
+                    throw new ConfigException(where(source, line(t.getKeyNode())) + "unknown key '" + dotted
+                            + "' (known keys here: " + String.join(", ", sorted(known)) + ")");
+                }
+                keyLines.put(dotted, line(t.getKeyNode()));
+                entries.put(key, t.getValueNode());
+            }
+            return entries;
+        }
 
-    private record RawReconnect(@JsonDeserialize(using = DurationText.class) Duration initialBackoff,
-                                @JsonDeserialize(using = DurationText.class) Duration maxBackoff) {
-    }
+        String string(String key, Node node, String fallback) {
+            return value(key, node, fallback, "a string", text -> text);
+        }
 
-    /** Durations written as text (30s, 5m): errors carry the parser's location. */
-    static final class DurationText extends JsonDeserializer<Duration> {
-        @Override
-        public Duration deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
-            String text = p.getValueAsString();
-            if (text == null) {
-                throw JsonMappingException.from(p, "expected a duration such as 30s, got " + p.currentToken());
+        Duration duration(String key, Node node, Duration fallback) {
+            return value(key, node, fallback, "a duration such as 30s", Durations::parse);
+        }
+
+        /** Label names to values, in file order; both are text. */
+        Map<String, String> labels(String key, Node node, Map<String, String> fallback) {
+            if (node == null || isNull(node)) {
+                return fallback;
+            }
+            if (!(node instanceof MappingNode)) {
+                throw error(key, node, "expected a mapping of label names to values, e.g. {role: web}, got "
+                        + kind(node));
+            }
+            Map<String, String> labels = new LinkedHashMap<>();
+            for (NodeTuple t : ((MappingNode) node).getValue()) {
+                String name = key(key, t.getKeyNode());
+                Node value = t.getValueNode();
+                if (!(value instanceof ScalarNode) || isNull(value)) {
+                    throw error(key + "." + name, value, "expected a label value (text), got "
+                            + (isNull(value) ? "nothing" : kind(value)));
+                }
+                labels.put(name, ((ScalarNode) value).getValue());
+            }
+            return labels;
+        }
+
+        /** The scalar at {@code key} converted, {@code fallback} when absent or null. */
+        private <T> T value(String key, Node node, T fallback, String expected, Function<String, T> convert) {
+            if (node == null || isNull(node)) {
+                return fallback;
+            }
+            if (!(node instanceof ScalarNode)) {
+                throw error(key, node, "expected " + expected + ", got " + kind(node));
             }
             try {
-                return Durations.parse(text);
+                return convert.apply(((ScalarNode) node).getValue());
             } catch (IllegalArgumentException e) {
-                throw JsonMappingException.from(p, e.getMessage());
+                throw new ConfigException(where(source, line(node)) + "key '" + key + "': " + e.getMessage(), e);
             }
+        }
+
+        private String key(String path, Node keyNode) {
+            if (!(keyNode instanceof ScalarNode)) {
+                throw error(path, keyNode, "expected a key name, got " + kind(keyNode));
+            }
+            return ((ScalarNode) keyNode).getValue();
+        }
+
+        private ConfigException error(String key, Node node, String message) {
+            return new ConfigException(where(source, line(node)) + (key.isEmpty() ? "" : "key '" + key + "': ")
+                    + message);
+        }
+
+        private static List<String> sorted(List<String> keys) {
+            return keys.stream().sorted().toList();
         }
     }
 }

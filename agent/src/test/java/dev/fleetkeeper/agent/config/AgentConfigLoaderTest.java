@@ -188,4 +188,18 @@ class AgentConfigLoaderTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith(SOURCE + ":1: controller: 'ctl.example.net' (expected: host:port");
     }
+
+    @Test
+    void commentsOnly_yieldsEveryDefault() {
+        AgentConfig config = AgentConfigLoader.parse(SOURCE, "# controller: 10.0.0.1:7700\n#scan:\n#  interval: 2s\n");
+
+        assertThat(config).isEqualTo(AgentConfig.defaults(Path.of("/var/lib/fleetkeeper-agent")));
+    }
+
+    @Test
+    void labelWithoutValue_namesSourceLineAndKey() {
+        assertThatThrownBy(() -> AgentConfigLoader.parse(SOURCE, "hostId: a\nlabels:\n  role: web\n  env:\n"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith(SOURCE + ":4: key 'labels.env': expected a label value");
+    }
 }
