@@ -48,9 +48,8 @@ import java.util.function.Predicate;
  *       way). Held files are closed when their identity goes, and by {@link #close()}; at most
  *       a quarter of the descriptors free when the scanner is made (and at most
  *       {@value #MAX_HELD_FILES}) are used; processes beyond that are opened by name on each
- *       scan. On any other file
- *       system (a fixture tree of plain files, where a held file would keep showing a deleted
- *       file's old content) nothing is held.</li>
+ *       scan. On any other file system (a fixture tree of plain files, where a held file would
+ *       keep showing a replaced file's old content) nothing is held.</li>
  *   <li>Per identity ({@link ProcessId}: PID plus start time), when first seen, when its
  *       {@code comm} changes (an {@code execve} changes {@code comm}, but not the identity),
  *       and on the detail cadence: {@code status} (Uid line: real and effective uid),
@@ -58,7 +57,8 @@ import java.util.function.Predicate;
  *       reused. {@code status} is the costliest text file the kernel renders (≈10 µs), and a uid
  *       change without {@code execve} (a daemon dropping privileges) is rare and usually happens
  *       right after start; a non-managed process that changes uid later shows the old uid for at
- *       most one detail interval. The cheaper-looking alternative, the owner of the
+ *       most one detail interval, or for a quiet process (below) at most
+ *       {@value #QUIET_DETAIL_INTERVALS} intervals. The cheaper-looking alternative, the owner of the
  *       {@code /proc/PID} directory, is wrong exactly then: a process that changes credentials
  *       becomes non-dumpable and its {@code /proc} entries are re-owned by root.</li>
  *   <li>On the detail cadence (default 30 s) and on every scan for identities that
@@ -66,6 +66,21 @@ import java.util.function.Predicate;
  *       repeat of each identity is staggered over the second half of the interval, so that 1,000
  *       processes cost about 1/N of the {@code smaps_rollup} work per scan instead of a spike
  *       every 30 s.</li>
+ *   <li><b>Quiet processes</b>: from the third detail read of an identity on (the first and
+ *       the staggered first repeat always happen, because a daemon drops privileges, rewrites
+ *       its title and settles its memory right after start), an unmanaged identity whose
+ *       {@code stat} shows no CPU tick, no page fault (minor or major) and no change of RSS or
+ *       virtual size since its last detail read skips that read: its {@code smaps_rollup},
+ *       {@code status}, {@code cmdline}, {@code exe} and {@code cgroup} are kept, and looked at
+ *       again one interval later. Memory a process gains, loses, swaps in or maps goes through
+ *       a fault or changes RSS or size, and swap-out lowers RSS, so its own memory cannot change
+ *       unseen; what can is bounded by reading it anyway after {@value #QUIET_DETAIL_INTERVALS}
+ *       intervals (5 min by default): PSS and the private/shared split moving because
+ *       <i>other</i> processes map, fork or exit, a cgroup move made by another process, an
+ *       executable replaced on disk ({@code exe} gains " (deleted)"), and a uid change or title
+ *       rewrite by a process that ran for less than one clock tick without faulting. On a
+ *       host of idle daemons this removes most of the detail work; {@link MemoryDetail} keeps
+ *       the time its figures were read, so a consumer sees their age.</li>
  * </ul>
  *
  * <h2>Socket owners: the incremental fd walk</h2>
@@ -125,6 +140,8 @@ public final class ProcScanner implements AutoCloseable {
     private static final long AT_CLKTCK = 17;
     private static final int TCP_LISTEN = 0x0A;
     private static final int UDP_UNCONNECTED = 0x07;
+    /** A quiet identity's details are read at least every this many detail intervals. */
+    static final int QUIET_DETAIL_INTERVALS = 10;
     /** Most {@code /proc/PID/stat} files held open, whatever the descriptor limit. */
     static final int MAX_HELD_FILES = 16_384;
 
@@ -133,6 +150,7 @@ public final class ProcScanner implements AutoCloseable {
     private final InstantSource clock;
     private final long detailIntervalMillis;
     private final long fullWalkIntervalMillis;
+    private final long quietDetailMillis;
     private final ProcReader reader;
     private final UserNames users;
     private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
@@ -182,6 +200,7 @@ public final class ProcScanner implements AutoCloseable {
         }
         this.detailIntervalMillis = detailInterval.toMillis();
         this.fullWalkIntervalMillis = fullWalkInterval.toMillis();
+        this.quietDetailMillis = detailIntervalMillis * QUIET_DETAIL_INTERVALS;
         String r = procRoot.toString();
         this.root = r.endsWith("/") ? r.substring(0, r.length() - 1) : r;
         this.reader = new ProcReader(procRoot.getFileSystem());
@@ -277,6 +296,13 @@ public final class ProcScanner implements AutoCloseable {
         /** This identity's {@code /proc/PID/stat}, held open; null if not held. */
         RandomAccessFile stat;
         long nextDetailAt = Long.MIN_VALUE;
+        /** Detail reads so far, and what {@code stat} showed at the last one (quiet check). */
+        int detailReads;
+        long lastDetailAt;
+        long ticksAtDetail;
+        long faultsAtDetail;
+        long rssPagesAtDetail;
+        long vsizeAtDetail;
         long seenInScan;
         boolean isNew = true;
         boolean walkFds = true;
@@ -415,7 +441,11 @@ public final class ProcScanner implements AutoCloseable {
         int ppid = (int) nextLong(b, n);
         int pgrp = (int) nextLong(b, n);
         int session = (int) nextLong(b, n);
-        skipFields(b, n, 7); // tty_nr tpgid flags minflt cminflt majflt cmajflt
+        skipFields(b, n, 3); // tty_nr tpgid flags
+        long minflt = nextLong(b, n);
+        skipFields(b, n, 1); // cminflt
+        long majflt = nextLong(b, n);
+        skipFields(b, n, 1); // cmajflt
         long utime = nextLong(b, n);
         long stime = nextLong(b, n);
         skipFields(b, n, 4); // cutime cstime priority nice
@@ -449,7 +479,16 @@ public final class ProcScanner implements AutoCloseable {
                 ? prev.comm()
                 : new String(b, open + 1, close - open - 1, StandardCharsets.UTF_8);
         boolean execed = prev != null && !comm.equals(prev.comm());
-        boolean detailDue = now >= t.nextDetailAt || detailEveryScan.test(t.id);
+        boolean managed = detailEveryScan.test(t.id);
+        boolean detailDue = managed || now >= t.nextDetailAt;
+        if (detailDue && !managed && !execed && t.detailReads >= 2
+                && now - t.lastDetailAt < quietDetailMillis
+                && t.ticksAtDetail == utime + stime && t.faultsAtDetail == minflt + majflt
+                && t.rssPagesAtDetail == rssPages && t.vsizeAtDetail == vsize) {
+            // Quiet since its last detail read: nothing of its own can have changed.
+            detailDue = false;
+            t.nextDetailAt = now + detailIntervalMillis;
+        }
 
         int uid;
         int euid;
@@ -494,6 +533,12 @@ public final class ProcScanner implements AutoCloseable {
             t.nextDetailAt = t.nextDetailAt == Long.MIN_VALUE
                     ? now + half + Math.floorMod(pid * 2654435761L, half)
                     : now + detailIntervalMillis;
+            t.detailReads++;
+            t.lastDetailAt = now;
+            t.ticksAtDetail = utime + stime;
+            t.faultsAtDetail = minflt + majflt;
+            t.rssPagesAtDetail = rssPages;
+            t.vsizeAtDetail = vsize;
         }
 
         int hz = info.clockTicksPerSecond();

@@ -337,4 +337,70 @@ class ProcScannerFixtureTest {
         assertThat(second.processes()).containsKey(new ProcessId(103, 9000))
                 .doesNotContainKey(new ProcessId(103, 1400));
     }
+
+    /** First sight and the staggered first repeat (within 30 s): the two unconditional reads. */
+    private void scanPastFirstRepeat() {
+        scanner.scan();
+        clock.advance(Duration.ofSeconds(30));
+        scanner.scan();
+    }
+
+    private void changeDetailsOf100() throws Exception {
+        fixture.write("100/cmdline", "node\0/srv/app/server.js\0--port\0009090\0");
+        fixture.write("100/smaps_rollup", fixture.read("100/smaps_rollup")
+                .replace("Pss:                90000", "Pss:                95000"));
+    }
+
+    @Test
+    void scan_skipsDetailReadsOfQuietProcess_butReadsThemAfterTenIntervals() throws Exception {
+        scanPastFirstRepeat();
+        changeDetailsOf100();
+
+        clock.advance(Duration.ofSeconds(30)); // due, but no tick, fault or size change since
+        ProcessSample quiet = byPid(scanner.scan(), 100);
+        assertThat(quiet.cmdline()).containsExactly("node", "/srv/app/server.js", "--port", "8080");
+        assertThat(quiet.memory().pssBytes()).isEqualTo(90_000L * 1024);
+
+        clock.advance(Duration.ofSeconds(270)); // 10 intervals since the last read
+        ProcessSample reread = byPid(scanner.scan(), 100);
+        assertThat(reread.cmdline()).containsExactly("node", "/srv/app/server.js", "--port", "9090");
+        assertThat(reread.memory().pssBytes()).isEqualTo(95_000L * 1024);
+    }
+
+    @Test
+    void scan_readsDetailsOfProcessThatFaulted_onItsNextInterval() throws Exception {
+        scanPastFirstRepeat();
+        changeDetailsOf100();
+        fixture.write("100/stat", fixture.read("100/stat").replace(" 4194304 10 0 0 0 ", " 4194304 11 0 0 0 "));
+
+        clock.advance(Duration.ofSeconds(30));
+        ProcessSample p = byPid(scanner.scan(), 100);
+        assertThat(p.cmdline()).containsExactly("node", "/srv/app/server.js", "--port", "9090");
+        assertThat(p.memory().pssBytes()).isEqualTo(95_000L * 1024);
+    }
+
+    @Test
+    void scan_readsDetailsOfProcessThatRanOrChangedSize_onItsNextInterval() throws Exception {
+        scanPastFirstRepeat();
+        changeDetailsOf100();
+        fixture.write("100/stat", fixture.read("100/stat").replace(" 250 50 ", " 251 50 "));
+        clock.advance(Duration.ofSeconds(30));
+        assertThat(byPid(scanner.scan(), 100).memory().pssBytes()).isEqualTo(95_000L * 1024);
+
+        fixture.write("100/smaps_rollup", fixture.read("100/smaps_rollup")
+                .replace("Pss:                95000", "Pss:                96000"));
+        fixture.write("100/stat", fixture.read("100/stat").replace(" 25600 ", " 25601 "));
+        clock.advance(Duration.ofSeconds(30));
+        assertThat(byPid(scanner.scan(), 100).memory().pssBytes()).isEqualTo(96_000L * 1024);
+    }
+
+    @Test
+    void scan_readsDetailsOfQuietManagedProcess_onEveryScan() throws Exception {
+        scanPastFirstRepeat();
+        changeDetailsOf100();
+        scanner.setDetailEveryScan(id -> id.pid() == 100);
+
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(byPid(scanner.scan(), 100).memory().pssBytes()).isEqualTo(95_000L * 1024);
+    }
 }
