@@ -78,9 +78,10 @@ public final class FleetStore implements AutoCloseable {
     private final ColumnFamilyOptions familyOptions;
     private final DBOptions dbOptions;
     private final WriteOptions writeOptions;
-    private final RocksDB db;
-    private final List<ColumnFamilyHandle> allHandles;
-    private final Map<ColumnFamily, ColumnFamilyHandle> handles;
+    // Replaced by reopenAfterWriteFailure (under the write lock); null while a reopen failed.
+    private RocksDB db;
+    private List<ColumnFamilyHandle> allHandles;
+    private Map<ColumnFamily, ColumnFamilyHandle> handles;
 
     // Readers and writers hold the read lock so that close() (the write lock) never frees the
     // native handles under them: a freed handle is a JVM crash, not an exception.
@@ -93,6 +94,13 @@ public final class FleetStore implements AutoCloseable {
     private long nextEventSequence;
     private int nextHostNumber;
     private long lastEventHour;
+    /**
+     * The message of the last failed write (disk full, I/O error), null while writes succeed.
+     * After a failed WAL write RocksDB keeps a background error and refuses every later write,
+     * even once the cause is gone; RocksJava cannot call DB::Resume, so the store reopens the
+     * database (see reopenAfterWriteFailure). Written under commitLock or the write lock.
+     */
+    private volatile String writeFailure;
     // Written under commitLock after a successful write, read by memorySeries without it.
     private final Map<String, Integer> hostNumbers;
 
@@ -202,6 +210,7 @@ public final class FleetStore implements AutoCloseable {
             }
         }
         long startNanos = System.nanoTime();
+        reopenAfterWriteFailure();
         lifecycle.readLock().lock();
         try {
             checkOpen();
@@ -284,10 +293,12 @@ public final class FleetStore implements AutoCloseable {
                 db.write(writeOptions, write);
             }
         } catch (RocksDBException e) {
+            writeFailure = e.getMessage();
             throw new StoreException("Commit of " + list.size() + " batches to the store at " + directory
                     + " failed; nothing of it was stored: " + e.getMessage(), e);
         }
         // Only now that the write returned: a failed write leaves every counter as it was.
+        writeFailure = null;
         if (sequence != nextEventSequence) {
             lastEventHour = hour;
         }
@@ -298,6 +309,103 @@ public final class FleetStore implements AutoCloseable {
             batch.markCommitted();
         }
         return List.copyOf(appended);
+    }
+
+    /**
+     * After a failed write, closes and reopens the database once the directory has room for it
+     * again. Reopening replays the WAL up to its last complete record, so everything an earlier
+     * commit acknowledged is kept and the failed write's partial record is dropped; then RocksDB
+     * writes a new WAL. While the disk is still full this does nothing, so reads keep working
+     * from the open database and commits fail fast with RocksDB's error.
+     */
+    private void reopenAfterWriteFailure() {
+        if (writeFailure == null) {
+            return;
+        }
+        lifecycle.writeLock().lock();
+        try {
+            String failure = writeFailure;
+            if (closed || failure == null) {
+                return;
+            }
+            if (db != null && usableBytes() < walBytes() + REOPEN_HEADROOM_BYTES) {
+                return;
+            }
+            for (ColumnFamilyHandle handle : allHandles) {
+                handle.close();
+            }
+            allHandles = List.of();
+            if (db != null) {
+                db.close();
+                db = null;
+            }
+            List<String> names = new ArrayList<>();
+            names.add(DEFAULT_FAMILY);
+            for (ColumnFamily family : ColumnFamily.values()) {
+                names.add(family.dbName());
+            }
+            List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
+            for (String name : names) {
+                descriptors.add(new ColumnFamilyDescriptor(name.getBytes(StandardCharsets.UTF_8), familyOptions));
+            }
+            List<ColumnFamilyHandle> opened = new ArrayList<>();
+            try {
+                db = RocksDB.open(dbOptions, directory.toString(), descriptors, opened);
+            } catch (RocksDBException e) {
+                log.warn("Reopening the store at {} after a failed write failed: {}; retrying at the next write",
+                        directory, e.getMessage());
+                return;
+            }
+            Map<ColumnFamily, ColumnFamilyHandle> byFamily = new EnumMap<>(ColumnFamily.class);
+            for (ColumnFamily family : ColumnFamily.values()) {
+                byFamily.put(family, opened.get(names.indexOf(family.dbName())));
+            }
+            allHandles = List.copyOf(opened);
+            handles = Collections.unmodifiableMap(byFamily);
+            // A write reported as failed may still have reached the WAL whole (its sync failed):
+            // never hand out a sequence or host number it used.
+            try {
+                byte[] next = db.get(handles.get(ColumnFamily.META), Keys.NEXT_EVENT_SEQUENCE);
+                if (next != null && next.length == 8) {
+                    nextEventSequence = Math.max(nextEventSequence, Keys.readU64(next));
+                }
+                byte[] host = db.get(handles.get(ColumnFamily.META), Keys.NEXT_HOST_NUMBER);
+                if (host != null && host.length == 4) {
+                    nextHostNumber = Math.max(nextHostNumber, Keys.readU32(host));
+                }
+            } catch (RocksDBException e) {
+                log.warn("Could not read the counters of the reopened store at {}: {}", directory, e.getMessage());
+            }
+            writeFailure = null;
+            log.info("Reopened the store at {} after a failed write ({}); it accepts writes again", directory, failure);
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+    }
+
+    /** Room a reopen needs besides the WAL it flushes into tables: a MANIFEST, OPTIONS, a new WAL. */
+    private static final long REOPEN_HEADROOM_BYTES = 1L << 20;
+
+    private long usableBytes() {
+        try {
+            return Files.getFileStore(directory).getUsableSpace();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    private long walBytes() {
+        try (Stream<Path> files = Files.list(directory)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".log")).mapToLong(f -> {
+                try {
+                    return Files.size(f);
+                } catch (IOException e) {
+                    return 0;
+                }
+            }).sum();
+        } catch (IOException e) {
+            return Long.MAX_VALUE / 2;
+        }
     }
 
     /** The sequence of an event stored with this id within the dedup window, or null. */
@@ -322,6 +430,7 @@ public final class FleetStore implements AutoCloseable {
         long memoryCut = Keys.bucket(nowMillis - options.memoryRetention().toMillis());
         long eventCut = Keys.bucket(nowMillis - options.eventRetention().toMillis());
         long idCut = Keys.bucket(nowMillis - options.eventDedupWindow().toMillis());
+        reopenAfterWriteFailure();
         lifecycle.readLock().lock();
         try {
             checkOpen();
@@ -342,6 +451,7 @@ public final class FleetStore implements AutoCloseable {
                     db.write(writeOptions, write);
                 }
             } catch (RocksDBException e) {
+                writeFailure = e.getMessage();
                 throw new StoreException("Expiry in the store at " + directory + " failed: " + e.getMessage(), e);
             } finally {
                 commitLock.unlock();
@@ -521,7 +631,7 @@ public final class FleetStore implements AutoCloseable {
                 return;
             }
             closed = true;
-            if (!options.syncWrites()) {
+            if (db != null && !options.syncWrites()) {
                 try {
                     // A clean shutdown should not lose what the OS had not written yet.
                     db.syncWal();
@@ -532,7 +642,9 @@ public final class FleetStore implements AutoCloseable {
             for (ColumnFamilyHandle handle : allHandles) {
                 handle.close();
             }
-            db.close();
+            if (db != null) {
+                db.close();
+            }
             writeOptions.close();
             dbOptions.close();
             familyOptions.close();
@@ -557,6 +669,11 @@ public final class FleetStore implements AutoCloseable {
     private void checkOpen() {
         if (closed) {
             throw new IllegalStateException("store at " + directory + " is closed");
+        }
+        if (db == null) {
+            throw new IllegalStateException("store at " + directory + " is unavailable: reopening it after a "
+                    + "failed write (" + writeFailure + ") failed; free space there, the controller retries at "
+                    + "the next write");
         }
     }
 
