@@ -29,6 +29,10 @@ final class ProcReader {
     static final int DENIED = -2;
 
     private static final int MAX_SIZE = 64 << 20;
+    /** The smallest buffer a seq_file renders into: PAGE_SIZE, 4 KiB or more on every arch. */
+    private static final int SEQ_BUFFER_MIN = 4096;
+    /** More than any one {@code /proc/net/{tcp,udp}{,6}} row (150, 128, about 180 bytes). */
+    private static final int SEQ_RECORD_MAX = 1024;
 
     private final FileSystem fs;
     private final StringBuilder path = new StringBuilder(64);
@@ -120,6 +124,49 @@ final class ProcReader {
             f.close();
         } catch (IOException e) {
             // Nothing was written; the descriptor is released either way.
+        }
+    }
+
+    /**
+     * Reads a {@code /proc/net} socket table like {@link #read(CharSequence)}, but without the
+     * final read that would only report end of file, which on these tables is as dear as the
+     * whole table: {@code tcp_seq_start} cannot resume past the last bucket, so it walks the
+     * listening hash and the whole established hash again (262,144 buckets on a large host)
+     * only to find nothing. Instead, a read that returns less than it was asked for and less
+     * than a seq_file's smallest buffer minus one record is taken as the end: a seq_file read
+     * stops short of the request only at the end of the table, or when the next record does
+     * not fit in its buffer (at least {@value #SEQ_BUFFER_MIN} bytes), which a read of at most
+     * {@value #SEQ_BUFFER_MIN} - {@value #SEQ_RECORD_MAX} bytes rules out. A plain file (a
+     * fixture) reads short only at its end anyway.
+     */
+    int readTable(CharSequence p) {
+        try (FileChannel ch = FileChannel.open(toPath(p), StandardOpenOption.READ)) {
+            int n = 0;
+            while (true) {
+                if (buf.length - n < SEQ_BUFFER_MIN) {
+                    if (buf.length >= MAX_SIZE) {
+                        return n;
+                    }
+                    byte[] bigger = new byte[buf.length * 2];
+                    System.arraycopy(buf, 0, bigger, 0, n);
+                    buf = bigger;
+                    wrapped = ByteBuffer.wrap(buf);
+                }
+                int asked = buf.length - n;
+                wrapped.limit(buf.length).position(n);
+                int r = ch.read(wrapped);
+                if (r < 0) {
+                    return n;
+                }
+                n += r;
+                if (r < asked && r <= SEQ_BUFFER_MIN - SEQ_RECORD_MAX) {
+                    return n;
+                }
+            }
+        } catch (AccessDeniedException e) {
+            return DENIED;
+        } catch (IOException e) {
+            return GONE;
         }
     }
 

@@ -992,7 +992,7 @@ public final class ProcScanner implements AutoCloseable {
     }
 
     private void readTable(SocketProtocol protocol, Map<Long, Row> rows) {
-        int n = reader.read(reader.path().append(root).append("/net/").append(protocol.procFile()));
+        int n = reader.readTable(reader.path().append(root).append("/net/").append(protocol.procFile()));
         if (n <= 0) {
             return; // no such table (no IPv6, or a fixture without it)
         }

@@ -9,6 +9,9 @@ import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -253,5 +256,47 @@ class ProcScannerLiveTest {
             assertThat(after.comm()).isEqualTo("sleep");
             assertThat(after.cmdline()).containsExactly("sleep", "600");
         });
+    }
+
+    @Test
+    void scan_findsEveryListener_ofTablesThatTakeManyReads() throws Exception {
+        // 151 listeners and 150 connections (301 rows) make /proc/net/tcp6 (the JDK's sockets are
+        // dual-stack: "::ffff:127.0.0.1") about 50 KiB: many page-sized reads, the last of them
+        // short, which ends the table without an EOF read.
+        List<AutoCloseable> open = new ArrayList<>();
+        try {
+            Set<Integer> ports = new TreeSet<>();
+            InetAddress loopback = InetAddress.getByName("127.0.0.1");
+            for (int i = 0; i < 150; i++) {
+                ServerSocket s = new ServerSocket(0, 50, loopback);
+                open.add(s);
+                ports.add(s.getLocalPort());
+            }
+            ServerSocket target = new ServerSocket(0, 200, loopback);
+            open.add(target);
+            ports.add(target.getLocalPort());
+            for (int i = 0; i < 75; i++) {
+                open.add(new Socket(loopback, target.getLocalPort()));
+                open.add(target.accept());
+            }
+
+            HostScan scan = scanner.scan();
+            ProcessId self = scan.processes().keySet().stream()
+                    .filter(p -> p.pid() == ProcessHandle.current().pid()).findFirst().orElseThrow();
+            Set<Integer> found = new TreeSet<>();
+            for (SocketSample s : scan.sockets().values()) {
+                if (s.protocol().isTcp() && ports.contains(s.port())) {
+                    assertThat(s.owners()).contains(self);
+                    found.add(s.port());
+                }
+            }
+            assertThat(found).isEqualTo(ports);
+            assertThat(Files.readAllBytes(Path.of("/proc/net/tcp")).length
+                    + Files.readAllBytes(Path.of("/proc/net/tcp6")).length).isGreaterThan(8 * 4096);
+        } finally {
+            for (AutoCloseable c : open) {
+                c.close();
+            }
+        }
     }
 }

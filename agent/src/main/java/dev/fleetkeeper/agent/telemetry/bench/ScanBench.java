@@ -41,7 +41,8 @@ import java.util.concurrent.locks.LockSupport;
  *       output goes to {@code /dev/null} in the shell so the JVM's pipe reading is not
  *       counted. Cross-checked with the JVM's own {@code cutime+cstime} from
  *       {@code /proc/self/stat} (10 ms ticks) around {@code waitFor}.</li>
- *   <li>{@code /proc/net/tcp*}, {@code udp*} alone: thread CPU of reading the four tables.
+ *   <li>{@code /proc/net/tcp*}, {@code udp*} alone: thread CPU of reading the four tables,
+ *       as the scanner reads them and, for comparison, with the final read that reports EOF.
  *       That is what the agent pays instead of netlink {@code sock_diag}, which is what
  *       {@code ss} uses: Java 17 has no {@code AF_NETLINK} sockets and its foreign-function
  *       API is an incubator module, so {@code sock_diag} is not reachable without a native
@@ -96,7 +97,7 @@ public final class ScanBench {
     public record Result(int processesSeen, int socketsSeen, double coldScanCpuMs,
                          double steadyScanCpuMs, double steadyScanMaxCpuMs, long coldAllocBytes,
                          long steadyAllocBytes, double psSsCpuMs, double psSsCpuMsByTicks,
-                         double procNetReadCpuMs) {
+                         double procNetReadCpuMs, double procNetReadToEofCpuMs) {
 
         /** How many times cheaper a steady-state scan is than ps+ss. */
         public double ratio() {
@@ -243,13 +244,19 @@ public final class ScanBench {
         // /proc/net tables alone.
         ByteBuffer buf = ByteBuffer.allocate(1 << 20);
         for (int i = 0; i < o.warmup(); i++) {
-            readNetTables(buf);
+            readNetTables(buf, true);
+            readNetTables(buf, false);
         }
         long n0 = threads.getCurrentThreadCpuTime();
         for (int i = 0; i < o.iterations(); i++) {
-            readNetTables(buf);
+            readNetTables(buf, false);
         }
         long netCpu = threads.getCurrentThreadCpuTime() - n0;
+        n0 = threads.getCurrentThreadCpuTime();
+        for (int i = 0; i < o.iterations(); i++) {
+            readNetTables(buf, true);
+        }
+        long netToEofCpu = threads.getCurrentThreadCpuTime() - n0;
 
         // ps + ss, as children of one bash that reports their rusage.
         String script = "ps -eo pid,ppid,stat,rss,vsz,comm,args >/dev/null; ss -ltnup >/dev/null; times";
@@ -268,7 +275,8 @@ public final class ScanBench {
         double steadyMs = steadyCpu / 1e6 / o.iterations();
         Result r = new Result(last.processes().size(), last.sockets().size(), coldMs, steadyMs,
                 steadyMax / 1e6, coldAlloc / coldRuns, steadyAlloc / o.iterations(), psCpuMs / psRuns,
-                ticks * 1000.0 / 100 / psRuns, netCpu / 1e6 / o.iterations());
+                ticks * 1000.0 / 100 / psRuns, netCpu / 1e6 / o.iterations(),
+                netToEofCpu / 1e6 / o.iterations());
         out.printf(Locale.ROOT, "processes seen            %d, listening/bound sockets %d%n",
                 r.processesSeen(), r.socketsSeen());
         out.printf(Locale.ROOT, "our scan, cold            %.2f ms CPU, %d KiB allocated%n",
@@ -279,8 +287,8 @@ public final class ScanBench {
                 steadyFullWalks, steadyLinks, o.iterations());
         out.printf(Locale.ROOT, "ps + ss                   %.2f ms CPU (rusage; %.1f ms by 10 ms ticks)%n",
                 r.psSsCpuMs(), r.psSsCpuMsByTicks());
-        out.printf(Locale.ROOT, "/proc/net/{tcp,tcp6,udp,udp6} read alone  %.3f ms CPU%n",
-                r.procNetReadCpuMs());
+        out.printf(Locale.ROOT, "/proc/net/{tcp,tcp6,udp,udp6} read alone  %.3f ms CPU as the scanner "
+                + "reads them (%.3f ms read to EOF)%n", r.procNetReadCpuMs(), r.procNetReadToEofCpuMs());
         out.printf(Locale.ROOT, "ratio ps+ss / steady scan %.1fx; ps+ss / cold scan %.1fx%n",
                 r.ratio(), r.psSsCpuMs() / r.coldScanCpuMs());
         out.println("note: netlink sock_diag (what ss uses) is not reachable from Java 17 "
@@ -288,7 +296,12 @@ public final class ScanBench {
         return r;
     }
 
-    private static void readNetTables(ByteBuffer buf) throws IOException {
+    /**
+     * Reads the four tables to EOF, or the way the scanner does: stopping at a read shorter
+     * than 3 KiB instead of asking again for the EOF, which on tcp and tcp6 re-walks the whole
+     * established hash (see {@code ProcReader#readTable}).
+     */
+    private static void readNetTables(ByteBuffer buf, boolean toEof) throws IOException {
         for (String table : new String[] {"tcp", "tcp6", "udp", "udp6"}) {
             Path p = Path.of("/proc/net", table);
             if (!Files.exists(p)) {
@@ -296,8 +309,12 @@ public final class ScanBench {
             }
             try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
                 buf.clear();
-                while (ch.read(buf) > 0 && buf.hasRemaining()) {
-                    // read to the end
+                while (buf.hasRemaining()) {
+                    int asked = buf.remaining();
+                    int r = ch.read(buf);
+                    if (r < 0 || (!toEof && r < asked && r <= 4096 - 1024)) {
+                        break;
+                    }
                 }
             }
         }
