@@ -81,7 +81,7 @@ public final class FleetEngine implements AutoCloseable {
         this.settings = settings;
         this.clock = clock;
         this.registry = registry;
-        this.writer = new StoreWriter(store, bus, registry);
+        this.writer = new StoreWriter(store, bus, clock, registry);
         this.ev = new HostEvents(new java.security.SecureRandom().nextLong());
         this.thread = new Thread(this::runLoop, "fleetkeeper-fleet");
         this.thread.setDaemon(true);
