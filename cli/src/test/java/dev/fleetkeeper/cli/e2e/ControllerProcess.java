@@ -16,20 +16,50 @@ final class ControllerProcess implements AutoCloseable {
 
     private final Path dir;
     private final int port;
+    private final int metricsPort;
     private Process process;
 
     ControllerProcess(Path dir) throws IOException {
+        this(dir, dir.resolve("data"), false);
+    }
+
+    /** Keeps its data in {@code dataDir}; with {@code metrics}, serves /metrics on loopback. */
+    ControllerProcess(Path dir, Path dataDir, boolean metrics) throws IOException {
         this.dir = dir;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            this.port = s.getLocalPort();
-        }
+        this.port = freePort();
+        this.metricsPort = metrics ? freePort() : -1;
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("controller.yaml"), "listen: 127.0.0.1:" + port + "\n"
-                + "dataDir: " + dir.resolve("data") + "\n"
+                + "dataDir: " + dataDir + "\n"
                 + "offlineGrace: 3s\n"
                 + "heartbeatInterval: 500ms\n"
                 + "checkpointInterval: 1s\n"
-                + "metrics: {listen: \"\"}\n");
+                + "metrics: {listen: \"" + (metrics ? "127.0.0.1:" + metricsPort : "") + "\"}\n");
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** The value of a counter on /metrics (Prometheus name), or -1 when it is not there yet. */
+    double metric(String prometheusName) throws IOException {
+        java.net.URL url = java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics").toURL();
+        String text;
+        try (java.io.InputStream in = url.openStream()) {
+            text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        for (String line : text.split("\n")) {
+            if (line.startsWith(prometheusName + " ") || line.startsWith(prometheusName + "{")) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return -1;
+    }
+
+    boolean isAlive() {
+        return process != null && process.isAlive();
     }
 
     String target() {
