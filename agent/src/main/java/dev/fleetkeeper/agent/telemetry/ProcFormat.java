@@ -117,6 +117,46 @@ final class ProcFormat {
         return sb.toString();
     }
 
+    /**
+     * Parses the first {@code out.length} single-space-separated decimal fields of
+     * {@code b[from, to)}, each an optional {@code -} and at least one digit, into {@code out};
+     * false if there are fewer or one is malformed. Fields after those are not looked at (the
+     * stat fields beyond RSS include values above {@code Long.MAX_VALUE}).
+     */
+    static boolean parseFields(byte[] b, int from, int to, long[] out) {
+        int i = from;
+        for (int field = 0; field < out.length; field++) {
+            if (i >= to) {
+                return false;
+            }
+            boolean negative = b[i] == '-';
+            if (negative) {
+                i++;
+            }
+            int digits = i;
+            long v = 0;
+            while (i < to) {
+                int d = b[i] - '0';
+                if (d < 0 || d > 9) {
+                    break;
+                }
+                v = v * 10 + d;
+                i++;
+            }
+            if (i == digits) {
+                return false;
+            }
+            if (i < to) {
+                if (b[i] != ' ' && b[i] != '\n') {
+                    return false;
+                }
+                i++;
+            }
+            out[field] = negative ? -v : v;
+        }
+        return true;
+    }
+
     /** Index of the first {@code c} in {@code b[from, to)}, or -1. */
     static int indexOf(byte[] b, int from, int to, byte c) {
         for (int i = from; i < to; i++) {

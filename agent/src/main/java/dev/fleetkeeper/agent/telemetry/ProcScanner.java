@@ -389,6 +389,20 @@ public final class ProcScanner implements AutoCloseable {
         return reader.readSmall(p);
     }
 
+    // Fields of /proc/PID/stat after "pid (comm) state", counted from 0 (proc(5) numbers + 4).
+    private static final int STAT_PPID = 0;
+    private static final int STAT_PGRP = 1;
+    private static final int STAT_SESSION = 2;
+    private static final int STAT_MINFLT = 6;
+    private static final int STAT_MAJFLT = 8;
+    private static final int STAT_UTIME = 10;
+    private static final int STAT_STIME = 11;
+    private static final int STAT_THREADS = 16;
+    private static final int STAT_START = 18;
+    private static final int STAT_VSIZE = 19;
+    private static final int STAT_RSS = 20;
+    private final long[] statFields = new long[STAT_RSS + 1];
+
     /** A {@code stat} file {@link #readStat} opened and that no {@link Tracked} holds yet. */
     private RandomAccessFile opened;
 
@@ -436,28 +450,23 @@ public final class ProcScanner implements AutoCloseable {
             return null;
         }
         char stateLetter = (char) b[close + 2];
-        pos = close + 3;
-        parseFailed = false;
-        int ppid = (int) nextLong(b, n);
-        int pgrp = (int) nextLong(b, n);
-        int session = (int) nextLong(b, n);
-        skipFields(b, n, 3); // tty_nr tpgid flags
-        long minflt = nextLong(b, n);
-        skipFields(b, n, 1); // cminflt
-        long majflt = nextLong(b, n);
-        skipFields(b, n, 1); // cmajflt
-        long utime = nextLong(b, n);
-        long stime = nextLong(b, n);
-        skipFields(b, n, 4); // cutime cstime priority nice
-        int numThreads = (int) nextLong(b, n);
-        skipFields(b, n, 1); // itrealvalue
-        long startTicks = nextLong(b, n);
-        long vsize = nextLong(b, n);
-        long rssPages = nextLong(b, n);
-        if (parseFailed || startTicks < 0) {
+        int from = close + 3 < n && b[close + 3] == ' ' ? close + 4 : close + 3;
+        long[] f = statFields;
+        if (!ProcFormat.parseFields(b, from, n, f) || f[STAT_START] < 0) {
             malformed++;
             return null;
         }
+        int ppid = (int) f[STAT_PPID];
+        int pgrp = (int) f[STAT_PGRP];
+        int session = (int) f[STAT_SESSION];
+        long minflt = f[STAT_MINFLT];
+        long majflt = f[STAT_MAJFLT];
+        long utime = f[STAT_UTIME];
+        long stime = f[STAT_STIME];
+        int numThreads = (int) f[STAT_THREADS];
+        long startTicks = f[STAT_START];
+        long vsize = f[STAT_VSIZE];
+        long rssPages = f[STAT_RSS];
 
         Tracked t = known;
         if (t == null || t.id.startTicks() != startTicks) {
@@ -599,12 +608,6 @@ public final class ProcScanner implements AutoCloseable {
         }
         pos = i;
         return negative ? -v : v;
-    }
-
-    private void skipFields(byte[] b, int end, int count) {
-        for (int k = 0; k < count; k++) {
-            nextLong(b, end);
-        }
     }
 
     /** Real and effective uid packed as {@code real << 32 | effective}; MIN_VALUE if gone. */

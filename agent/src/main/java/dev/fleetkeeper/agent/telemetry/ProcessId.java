@@ -21,6 +21,18 @@ public record ProcessId(int pid, long startTicks) implements Comparable<ProcessI
         return byPid != 0 ? byPid : Long.compare(startTicks, other.startTicks);
     }
 
+    // Written out rather than left to the record's generated methods: this is the key of every
+    // per-scan map, and the agent runs C1 only, which does not inline those method handles.
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ProcessId other && pid == other.pid && startTicks == other.startTicks;
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * pid + Long.hashCode(startTicks);
+    }
+
     @Override
     public String toString() {
         return pid + "@" + startTicks;
