@@ -713,7 +713,8 @@ public final class FleetStore implements AutoCloseable {
         } catch (AccessDeniedException e) {
             throw new StoreUnavailableException(dir, Reason.PERMISSION_DENIED, e.getMessage(), e);
         } catch (IOException e) {
-            throw new StoreUnavailableException(dir, Reason.UNREADABLE, e.toString(), e);
+            throw new StoreUnavailableException(dir, ioReason(String.valueOf(e.getMessage()), Reason.UNREADABLE),
+                    e.toString(), e);
         }
     }
 
@@ -783,6 +784,8 @@ public final class FleetStore implements AutoCloseable {
         Reason reason;
         if (code == Status.Code.Corruption) {
             reason = Reason.CORRUPT;
+        } else if (ioReason(message, null) != null) {
+            reason = ioReason(message, null);
         } else if (message.contains("Permission denied")) {
             reason = Reason.PERMISSION_DENIED;
         } else if (message.contains("LOCK") || message.contains("lock hold")) {
@@ -795,6 +798,17 @@ public final class FleetStore implements AutoCloseable {
             reason = Reason.UNREADABLE;
         }
         return new StoreUnavailableException(dir, reason, "RocksDB: " + message, e);
+    }
+
+    /** A full or read-only file system, told apart by the OS's message (ENOSPC, EROFS); else {@code otherwise}. */
+    private static Reason ioReason(String message, Reason otherwise) {
+        if (message.contains("No space left on device")) {
+            return Reason.NO_SPACE;
+        }
+        if (message.contains("Read-only file system")) {
+            return Reason.READ_ONLY;
+        }
+        return otherwise;
     }
 
     /** Native handles while the store is being opened; closes what exists if opening fails. */

@@ -30,6 +30,13 @@ public final class StoreUnavailableException extends StoreException {
         /** Not empty, and not a Fleetkeeper store. */
         NOT_A_STORE("it is not a Fleetkeeper store",
                 "Point the controller at a new or empty directory, or move this directory's contents aside."),
+        /** The file system has no space left for the files RocksDB writes when opening. */
+        NO_SPACE("the disk is full",
+                "Free space on that file system (df -h; old logs, core dumps), then start the controller again."),
+        /** The file system is mounted read-only. */
+        READ_ONLY("the file system is read-only",
+                "Remount it read-write (check dmesg: a file system remounted read-only after errors needs fsck), "
+                        + "or set dataDir to a writable directory."),
         /** Any other failure to read it. */
         UNREADABLE("it could not be read",
                 "Check the disk and the RocksDB LOG file in the directory; restore from a backup or move the directory aside.");
