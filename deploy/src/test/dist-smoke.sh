@@ -43,7 +43,25 @@ done
 for jar in fleetkeeper-cli fleetkeeper-agent fleetkeeper-controller fleetkeeper-proto grpc-netty-shaded picocli rocksdbjni; do
   ls "$home"/lib/"$jar"-*.jar >/dev/null 2>&1 || fail "lib/ has no $jar jar"
 done
-ok "layout: bin/ conf/ systemd/ lib/ ($(ls "$home/lib" | wc -l | tr -d ' ') jars)"
+# lib/* is the controller's and CLI's classpath: one SLF4J binding (Logback), not also the agent's.
+if ls "$home"/lib/slf4j-simple-*.jar >/dev/null 2>&1; then
+  fail "lib/ has slf4j-simple next to Logback: the slim agent jar's dependencies leaked into lib/"
+fi
+ok "layout: bin/ conf/ systemd/ lib/ ($(ls "$home"/lib/*.jar | wc -l | tr -d ' ') jars) lib/agent/"
+
+# bin/fleetkeeper-agent runs the slim jar alone: no controller, RocksDB, CLI, Logback or Jackson.
+agent_jar=$home/lib/agent/fleetkeeper-agent.jar
+[ -f "$agent_jar" ] || fail "lib/agent/fleetkeeper-agent.jar (the slim agent jar) is missing from the tarball"
+grep -q 'lib/agent/fleetkeeper-agent.jar' "$home/bin/fleetkeeper-agent" \
+  || fail "bin/fleetkeeper-agent does not run lib/agent/fleetkeeper-agent.jar"
+entries=$(unzip -Z1 "$agent_jar" 2>/dev/null || jar tf "$agent_jar")
+for forbidden in org/rocksdb/ dev/fleetkeeper/controller/ dev/fleetkeeper/cli/ ch/qos/logback/ com/fasterxml/jackson/; do
+  if printf '%s\n' "$entries" | grep -q "^$forbidden"; then
+    fail "lib/agent/fleetkeeper-agent.jar contains $forbidden"
+  fi
+done
+printf '%s\n' "$entries" | grep -q '^simplelogger.properties$' || fail "lib/agent/fleetkeeper-agent.jar has no simplelogger.properties"
+ok "lib/agent/fleetkeeper-agent.jar: the slim jar, no controller/RocksDB/CLI/Logback/Jackson"
 
 out=$("$home/bin/fleetkeeper" --version) || fail "bin/fleetkeeper --version exited $?"
 case $out in
@@ -55,6 +73,18 @@ out=$("$home/bin/fleetkeeper-agent" --help 2>&1) || fail "bin/fleetkeeper-agent 
 case $out in
   *Usage:*fleetkeeper-agent*) ok "bin/fleetkeeper-agent --help" ;;
   *) fail "bin/fleetkeeper-agent --help printed: $out" ;;
+esac
+
+# A config error: exit 2 and the file:line: key message, through the launcher and the slim jar.
+printf 'hostId: a\nscan:\n  intervall: 2s\n' >"$work/bad-agent.yaml"
+set +e
+err=$("$home/bin/fleetkeeper-agent" --config "$work/bad-agent.yaml" 2>&1)
+status=$?
+set -e
+[ "$status" = 2 ] || fail "bin/fleetkeeper-agent with a bad config exited $status, expected 2: $err"
+case $err in
+  *"bad-agent.yaml:3: unknown key 'scan.intervall'"*) ok "bin/fleetkeeper-agent names a bad config's line and key" ;;
+  *) fail "bin/fleetkeeper-agent with a bad config printed: $err" ;;
 esac
 
 out=$("$home/bin/fleetkeeper-controller" --help 2>&1) || fail "bin/fleetkeeper-controller --help exited $?: $out"
