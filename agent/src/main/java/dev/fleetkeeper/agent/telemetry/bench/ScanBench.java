@@ -48,6 +48,13 @@ import java.util.concurrent.locks.LockSupport;
  *       API is an incubator module, so {@code sock_diag} is not reachable without a native
  *       build.</li>
  * </ul>
+ *
+ * <p>The agent ships with {@code -XX:TieredStopAtLevel=1 -XX:+UseSerialGC} and a small heap
+ * (C1 only), so run the bench under those flags too: most of a scan is kernel time, and the
+ * two JITs give figures within noise of each other, but the Java part differs. The default
+ * 20 warm-up scans leave the staggered first repeat of every identity's detail reads inside the
+ * measured window (a start-up transient: from the third detail read on, quiet processes skip
+ * them); {@code --warmup 35} measures past it.
  */
 public final class ScanBench {
 
