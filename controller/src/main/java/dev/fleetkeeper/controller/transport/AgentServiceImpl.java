@@ -49,6 +49,18 @@ final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBase {
 
             @Override
             public void onNext(AgentMessage m) {
+                java.util.Optional<String> invalid = AgentMessages.parseError(m);
+                if (invalid.isPresent()) {
+                    // One line, no stack trace: a broken or hostile client must not flood the log.
+                    log.warn("{} sent bytes that are not an AgentMessage ({}); ending its stream", session,
+                            invalid.get());
+                    session.reject(Status.INVALID_ARGUMENT.withDescription("not a valid AgentMessage: "
+                            + invalid.get() + " (is the client a Fleetkeeper agent of a compatible version?)"));
+                    if (helloSeen) {
+                        engine.disconnected(session, "sent an invalid message");
+                    }
+                    return;
+                }
                 long seq = m.getSequence();
                 if (!helloSeen && m.getBodyCase() != AgentMessage.BodyCase.HELLO) {
                     session.close("protocol error: the first message must be Hello, got " + m.getBodyCase());

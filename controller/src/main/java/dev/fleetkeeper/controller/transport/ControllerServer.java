@@ -27,7 +27,7 @@ public final class ControllerServer implements AutoCloseable {
     public ControllerServer(InetSocketAddress address, FleetEngine engine, FleetStore store, String version) {
         PeerAddress peer = new PeerAddress();
         this.server = NettyServerBuilder.forAddress(address)
-                .addService(ServerInterceptors.intercept(new AgentServiceImpl(engine, version), peer))
+                .addService(ServerInterceptors.intercept(AgentMessages.bind(new AgentServiceImpl(engine, version)), peer))
                 .addService(ServerInterceptors.intercept(new AdminServiceImpl(engine, store), peer))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())

@@ -86,13 +86,18 @@ final class GrpcAgentSession implements AgentSession {
     }
 
     @Override
-    public synchronized void close(String reason) {
+    public void close(String reason) {
+        reject(Status.ABORTED.withDescription(reason));
+    }
+
+    /** Ends the stream with {@code status} (INVALID_ARGUMENT for bytes that are not a message). */
+    synchronized void reject(Status status) {
         if (closed) {
             return;
         }
         closed = true;
         try {
-            out.onError(Status.ABORTED.withDescription(reason).asRuntimeException());
+            out.onError(status.asRuntimeException());
         } catch (IllegalStateException alreadyClosed) {
             // The call ended on its own meanwhile.
         }
