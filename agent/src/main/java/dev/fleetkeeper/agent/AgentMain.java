@@ -32,7 +32,20 @@ public final class AgentMain implements Callable<Integer> {
     private String controller;
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new AgentMain()).execute(args));
+        System.exit(new CommandLine(new AgentMain()).setParameterExceptionHandler(AgentMain::badArguments).execute(args));
+    }
+
+    /**
+     * A bad flag: the error, picocli's suggestions ("did you mean --config?"), then the usage;
+     * picocli alone leaves the usage out whenever it has a suggestion.
+     */
+    private static int badArguments(CommandLine.ParameterException e, String[] args) {
+        CommandLine cli = e.getCommandLine();
+        java.io.PrintWriter err = cli.getErr();
+        err.println(e.getMessage());
+        CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+        cli.usage(err);
+        return cli.getCommandSpec().exitCodeOnInvalidInput();
     }
 
     @Override
