@@ -32,7 +32,20 @@ public final class ControllerMain implements Callable<Integer> {
     private String listen;
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new ControllerMain()).execute(args));
+        System.exit(new CommandLine(new ControllerMain()).setParameterExceptionHandler(ControllerMain::badArguments).execute(args));
+    }
+
+    /**
+     * A bad flag: the error, picocli's suggestions ("did you mean --config?"), then the usage;
+     * picocli alone leaves the usage out whenever it has a suggestion.
+     */
+    private static int badArguments(CommandLine.ParameterException e, String[] args) {
+        CommandLine cli = e.getCommandLine();
+        java.io.PrintWriter err = cli.getErr();
+        err.println(e.getMessage());
+        CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+        cli.usage(err);
+        return cli.getCommandSpec().exitCodeOnInvalidInput();
     }
 
     @Override
