@@ -111,6 +111,15 @@ final class ProcReader {
     int readAgain(RandomAccessFile f) {
         try {
             f.seek(0);
+        } catch (IOException e) {
+            return GONE;
+        }
+        return readFirst(f);
+    }
+
+    /** {@link #readAgain} for a file just opened, which is at offset 0 already. */
+    int readFirst(RandomAccessFile f) {
+        try {
             int n = f.read(buf, 0, 8192);
             return n <= 0 || n == 8192 ? GONE : n;
         } catch (IOException e) {

@@ -375,7 +375,7 @@ public final class ProcScanner implements AutoCloseable {
         if (heldFiles < maxHeldFiles) {
             RandomAccessFile f = reader.open(p);
             if (f != null) {
-                int n = reader.readAgain(f);
+                int n = reader.readFirst(f);
                 if (n > 0) {
                     opened = f;
                     return n;
