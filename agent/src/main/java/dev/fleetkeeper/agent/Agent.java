@@ -175,6 +175,8 @@ public final class Agent implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        // After the loop: the scanner holds /proc/PID/stat files open between scans.
+        scanner.close();
         log.info("Fleetkeeper agent stopped");
     }
 }
