@@ -208,12 +208,12 @@ public final class ControllerLink implements AutoCloseable {
         stub.connect(new ClientResponseObserver<AgentMessage, ControllerMessage>() {
             @Override
             public void beforeStart(ClientCallStreamObserver<AgentMessage> stream) {
-                stream.setOnReadyHandler(() -> loop.execute(() -> {
+                stream.setOnReadyHandler(() -> onLoop(() -> {
                     if (gen == generation) {
                         sendIfReady();
                     }
                 }));
-                loop.execute(() -> {
+                onLoop(() -> {
                     if (gen == generation && state == State.CONNECTING) {
                         requests = stream;
                         send(AgentMessage.newBuilder().setHello(hello()));
@@ -225,7 +225,7 @@ public final class ControllerLink implements AutoCloseable {
 
             @Override
             public void onNext(ControllerMessage message) {
-                loop.execute(() -> {
+                onLoop(() -> {
                     if (gen == generation && state != State.CLOSED) {
                         receive(message);
                     }
@@ -234,14 +234,27 @@ public final class ControllerLink implements AutoCloseable {
 
             @Override
             public void onError(Throwable t) {
-                loop.execute(() -> streamEnded(gen, Status.fromThrowable(t)));
+                onLoop(() -> streamEnded(gen, Status.fromThrowable(t)));
             }
 
             @Override
             public void onCompleted() {
-                loop.execute(() -> streamEnded(gen, Status.UNAVAILABLE.withDescription("controller closed the stream")));
+                onLoop(() -> streamEnded(gen, Status.UNAVAILABLE.withDescription("controller closed the stream")));
             }
         });
+    }
+
+    /**
+     * Runs a gRPC callback on the loop. After {@link #close()} the loop is shut down while the
+     * call may still end (the channel closes after the link): that callback has nothing left to
+     * do, and throwing from it would make gRPC log a stack trace at every agent shutdown.
+     */
+    private void onLoop(Runnable task) {
+        try {
+            loop.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            // The link is closed.
+        }
     }
 
     private Hello hello() {
