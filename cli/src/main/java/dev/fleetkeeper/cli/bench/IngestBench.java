@@ -110,8 +110,10 @@ public final class IngestBench {
                 + "store: {sync: " + o.sync() + "}\n"
                 + "offlineGrace: 60s\n");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx2g",
-                "-XX:+UseParallelGC"));
+        // The shipped controller's collector (deploy/src/dist/conf/controller.jvm) with a fixed heap;
+        // FLEETKEEPER_BENCH_CONTROLLER_GC replaces the collector flag, e.g. -XX:+UseZGC, to compare.
+        String gc = System.getenv().getOrDefault("FLEETKEEPER_BENCH_CONTROLLER_GC", "-XX:+UseParallelGC");
+        List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx2g", gc));
         // Extra controller JVM options, e.g. to profile it with JFR.
         String extra = System.getenv("FLEETKEEPER_BENCH_CONTROLLER_OPTS");
         if (extra != null && !extra.isBlank()) {

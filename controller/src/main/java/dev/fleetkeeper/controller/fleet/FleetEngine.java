@@ -258,6 +258,11 @@ public final class FleetEngine implements AutoCloseable {
         v.snapshotSeen = true;
         store(v, applied);
         checkpoint(v);
+        // Give each host its own phase in the checkpoint period: hosts that connected together
+        // (after a controller restart, all of them) must not all checkpoint in the same tick,
+        // or one group commit carries every host's full state and stalls every ack behind it.
+        long period = settings.checkpointInterval().toMillis();
+        v.lastCheckpointMillis -= Math.floorMod(v.hostId().hashCode() * 0x9E3779B9L, period);
     }
 
     private void onDelta(AgentSession s, HostView v, Delta delta) {
