@@ -8,17 +8,14 @@ import dev.fleetkeeper.proto.v1.Delta;
 import dev.fleetkeeper.proto.v1.Event;
 import dev.fleetkeeper.proto.v1.EventType;
 import dev.fleetkeeper.proto.v1.Hello;
-import dev.fleetkeeper.proto.v1.Process;
 import dev.fleetkeeper.proto.v1.Severity;
 import dev.fleetkeeper.proto.v1.Snapshot;
-import dev.fleetkeeper.proto.v1.Socket;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.InstantSource;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -67,6 +64,7 @@ public final class FleetEngine implements AutoCloseable {
     // Engine-thread state.
     private final Map<String, HostView> hosts = new HashMap<>();
     private final Map<AgentSession, HostView> bySession = new IdentityHashMap<>();
+    private final FleetQueries queries = new FleetQueries(hosts, this::ensureLoaded);
     private StoreBatch batch;
     private List<StoreWriter.Ack> acks = new ArrayList<>();
     private long lastExpireMillis;
@@ -461,162 +459,32 @@ public final class FleetEngine implements AutoCloseable {
 
     /** Every known host, online or not, sorted by name, optionally filtered by labels. */
     public CompletableFuture<List<HostStatus>> hosts(Map<String, String> selector) {
-        return call(() -> {
-            List<HostStatus> out = new ArrayList<>();
-            for (HostView v : hosts.values()) {
-                if (matches(v, selector)) {
-                    // After a restart a host's state loads lazily; its counts must not read 0 meanwhile.
-                    ensureLoaded(v);
-                    out.add(status(v));
-                }
-            }
-            out.sort(Comparator.comparing((HostStatus h) -> h.record().hostname())
-                    .thenComparing(h -> h.record().hostId()));
-            return out;
-        });
+        return call(() -> queries.hosts(selector));
     }
 
     /** One host by id or name. */
     public CompletableFuture<HostStatus> host(String ref) {
-        return call(() -> {
-            HostView v = resolve(ref);
-            ensureLoaded(v);
-            return status(v);
-        });
+        return call(() -> queries.host(ref));
     }
 
     /** A host's processes in {@code order}; zombies only (with their parents) on request. */
     public CompletableFuture<HostProcesses> processes(String ref, ProcessOrder order, boolean zombiesOnly, int limit) {
-        return call(() -> {
-            HostView v = resolve(ref);
-            ensureLoaded(v);
-            List<ProcessRow> rows = new ArrayList<>();
-            for (ProcKey k : v.processes.keySet()) {
-                Process p = v.full(k);
-                if (zombiesOnly && !HostView.isZombie(p)) {
-                    continue;
-                }
-                Process parent = zombiesOnly ? HostView.parentIn(v.processes, p) : null;
-                if (parent != null) {
-                    parent = v.full(ProcKey.of(parent.getKey()));
-                }
-                rows.add(new ProcessRow(v.hostId(), v.record.hostname(), p, parent));
-            }
-            rows.sort(comparator(order));
-            return new HostProcesses(status(v), limit > 0 && rows.size() > limit ? rows.subList(0, limit) : rows,
-                    rows.size());
-        });
+        return call(() -> queries.processes(ref, order, zombiesOnly, limit));
     }
 
     /** A host's listening and bound sockets with owners, ordered by port. */
     public CompletableFuture<HostPorts> ports(String ref) {
-        return call(() -> {
-            HostView v = resolve(ref);
-            ensureLoaded(v);
-            List<PortRow> rows = new ArrayList<>();
-            for (Socket s : v.sockets.values()) {
-                List<Process> owners = new ArrayList<>();
-                for (var k : s.getOwnersList()) {
-                    Process p = v.full(ProcKey.of(k));
-                    if (p != null) {
-                        owners.add(p);
-                    }
-                }
-                rows.add(new PortRow(s, owners));
-            }
-            rows.sort(Comparator.comparingInt((PortRow r) -> r.socket().getPort())
-                    .thenComparing(r -> r.socket().getProtocol())
-                    .thenComparing(r -> r.socket().getAddress()));
-            return new HostPorts(status(v), rows);
-        });
+        return call(() -> queries.ports(ref));
     }
 
     /** The processes with the most resident memory across online hosts. */
     public CompletableFuture<List<ProcessRow>> topMemory(int limit, Map<String, String> selector) {
-        return call(() -> {
-            int n = limit <= 0 ? 10 : limit;
-            record Candidate(HostView host, ProcKey key, long rss) {
-            }
-            java.util.PriorityQueue<Candidate> top = new java.util.PriorityQueue<>(
-                    Comparator.comparingLong(Candidate::rss));
-            for (HostView v : hosts.values()) {
-                if (!v.record.online() || !matches(v, selector)) {
-                    continue;
-                }
-                for (Map.Entry<ProcKey, Process> e : v.processes.entrySet()) {
-                    long rss = e.getValue().getRssBytes();
-                    if (top.size() < n) {
-                        top.add(new Candidate(v, e.getKey(), rss));
-                    } else if (rss > top.peek().rss()) {
-                        top.poll();
-                        top.add(new Candidate(v, e.getKey(), rss));
-                    }
-                }
-            }
-            List<ProcessRow> out = new ArrayList<>(top.size());
-            for (Candidate c : top) {
-                out.add(new ProcessRow(c.host().hostId(), c.host().record.hostname(), c.host().full(c.key()), null));
-            }
-            out.sort(comparator(ProcessOrder.MEMORY));
-            return out;
-        });
+        return call(() -> queries.topMemory(limit, selector));
     }
 
     /** Resolves a host id or name to the host id. */
     public CompletableFuture<String> resolveHostId(String ref) {
-        return call(() -> resolve(ref).hostId());
-    }
-
-    private HostView resolve(String ref) {
-        HostView byId = hosts.get(ref);
-        if (byId != null) {
-            return byId;
-        }
-        List<HostView> byName = new ArrayList<>();
-        for (HostView v : hosts.values()) {
-            if (v.record.hostname().equals(ref)) {
-                byName.add(v);
-            }
-        }
-        if (byName.isEmpty()) {
-            throw new HostNotFoundException(ref);
-        }
-        if (byName.size() > 1) {
-            throw new AmbiguousHostException(ref, byName.stream().map(HostView::hostId).sorted().toList());
-        }
-        return byName.get(0);
-    }
-
-    private HostStatus status(HostView v) {
-        HostRecord r = v.record;
-        if (r.online() && v.lastHeardMillis > r.lastSeenMillis()) {
-            // The stored record is refreshed at checkpoints; readers want the live figure.
-            r = new HostRecord(r.hostId(), r.hostname(), r.labels(), r.agentVersion(), r.kernel(), r.bootId(),
-                    r.registeredAtMillis(), v.lastHeardMillis, r.connectedAtMillis(), true);
-        }
-        return new HostStatus(r, v.stats, v.takenAtMillis, v.processes.size(), v.zombieCount(), v.sockets.size());
-    }
-
-    private static boolean matches(HostView v, Map<String, String> selector) {
-        for (Map.Entry<String, String> e : selector.entrySet()) {
-            if (!e.getValue().equals(v.record.labels().get(e.getKey()))) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static Comparator<ProcessRow> comparator(ProcessOrder order) {
-        Comparator<ProcessRow> byPid = Comparator.comparingInt(r -> r.process().getKey().getPid());
-        switch (order) {
-            case CPU:
-                return Comparator.comparingDouble((ProcessRow r) -> -r.process().getCpuPercent()).thenComparing(byPid);
-            case PID:
-                return byPid;
-            case MEMORY:
-            default:
-                return Comparator.comparingLong((ProcessRow r) -> -r.process().getRssBytes()).thenComparing(byPid);
-        }
+        return call(() -> queries.resolve(ref).hostId());
     }
 
     private <T> CompletableFuture<T> call(Supplier<T> query) {
