@@ -102,19 +102,22 @@ final class ProcReader {
     }
 
     /**
-     * Reads {@code f}, opened by {@link #open}, again from its start with one {@code read}
-     * call: a seq_file renders its record anew when read from offset 0. Returns its length, or
+     * Reads {@code f}, opened by {@link #open}, again from its start with one positional read
+     * ({@code pread} at offset 0: a seq_file renders its record anew when read from offset 0).
+     * One syscall where {@code seek} + {@code read} took two: strace on the agent at 1,000
+     * processes showed the {@code lseek}s as 15 % of its syscall time. Returns the length, or
      * {@link #GONE} on any failure (on a held {@code /proc/PID/stat}: ESRCH, its process is
      * gone) and when the file fills the 8 KiB that one call reads, so that the caller reads it
      * the long way instead.
      */
     int readAgain(RandomAccessFile f) {
         try {
-            f.seek(0);
+            wrapped.limit(8192).position(0);
+            int n = f.getChannel().read(wrapped, 0);
+            return n <= 0 || n == 8192 ? GONE : n;
         } catch (IOException e) {
             return GONE;
         }
-        return readFirst(f);
     }
 
     /** {@link #readAgain} for a file just opened, which is at offset 0 already. */
