@@ -1,5 +1,6 @@
 package dev.fleetkeeper.cli.e2e;
 
+import dev.fleetkeeper.controller.store.TmpfsMount;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

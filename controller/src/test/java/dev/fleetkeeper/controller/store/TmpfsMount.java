@@ -13,8 +13,9 @@ import java.util.concurrent.TimeUnit;
  * A small tmpfs mounted for one test, so that "the disk is full" is a real ENOSPC. Needs root
  * and a kernel that lets this process mount; {@link #mount} skips the test with an assumption
  * when it cannot. {@link #close()} unmounts (lazily if something still holds a file open).
+ * Public, and shipped in the controller's test-jar, because the CLI's end-to-end tests use it too.
  */
-final class TmpfsMount implements AutoCloseable {
+public final class TmpfsMount implements AutoCloseable {
 
     private final Path dir;
     private boolean mounted;
@@ -24,7 +25,7 @@ final class TmpfsMount implements AutoCloseable {
     }
 
     /** Mounts a tmpfs of {@code megabytes} MiB on {@code dir} (created if missing). */
-    static TmpfsMount mount(Path dir, int megabytes) throws IOException {
+    public static TmpfsMount mount(Path dir, int megabytes) throws IOException {
         Files.createDirectories(dir);
         TmpfsMount m = new TmpfsMount(dir);
         String out = run("mount", "-t", "tmpfs", "-o", "size=" + megabytes + "m", "tmpfs", dir.toString());
@@ -33,7 +34,7 @@ final class TmpfsMount implements AutoCloseable {
         return m;
     }
 
-    Path dir() {
+    public Path dir() {
         return dir;
     }
 
@@ -41,7 +42,15 @@ final class TmpfsMount implements AutoCloseable {
      * Writes {@code name} in 64 KiB chunks until the file system refuses (ENOSPC), like
      * {@code dd if=/dev/zero}; returns the bytes written.
      */
-    long fill(String name) throws IOException {
+    /** Makes the mount read-only (root cannot write there either). */
+    public void remountReadOnly() throws IOException {
+        String out = run("mount", "-o", "remount,ro", dir.toString());
+        if (out != null) {
+            throw new IOException("cannot remount " + dir + " read-only: " + out);
+        }
+    }
+
+    public long fill(String name) throws IOException {
         byte[] chunk = new byte[64 * 1024];
         long written = 0;
         try (OutputStream out = Files.newOutputStream(dir.resolve(name))) {
