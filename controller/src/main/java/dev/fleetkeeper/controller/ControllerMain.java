@@ -82,10 +82,7 @@ public final class ControllerMain implements Callable<Integer> {
         ControllerConfig config = file == null ? ControllerConfig.defaults(Path.of("/var/lib/fleetkeeper"))
                 : ControllerConfigLoader.load(file);
         if (dataDir != null) {
-            config = new ControllerConfig(config.listen(), dataDir, config.offlineGrace(), config.scanInterval(),
-                    config.detailInterval(), config.heartbeatInterval(), config.checkpointInterval(),
-                    config.memoryResolution(), config.memoryRetention(), config.eventRetention(),
-                    config.syncWrites(), config.metricsListen());
+            config = config.withDataDir(dataDir);
         }
         if (listen != null) {
             config = config.withListen(listen, config.metricsListen());

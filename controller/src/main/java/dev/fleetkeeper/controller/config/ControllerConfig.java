@@ -72,6 +72,11 @@ public record ControllerConfig(
                 syncWrites, newMetricsListen);
     }
 
+    public ControllerConfig withDataDir(Path newDataDir) {
+        return new ControllerConfig(listen, newDataDir, offlineGrace, scanInterval, detailInterval, heartbeatInterval,
+                checkpointInterval, memoryResolution, memoryRetention, eventRetention, syncWrites, metricsListen);
+    }
+
     public ControllerConfig withOfflineGrace(Duration grace, Duration heartbeat) {
         return new ControllerConfig(listen, dataDir, grace, scanInterval, detailInterval, heartbeat,
                 checkpointInterval, memoryResolution, memoryRetention, eventRetention, syncWrites, metricsListen);

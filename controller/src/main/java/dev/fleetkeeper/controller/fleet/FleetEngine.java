@@ -58,8 +58,10 @@ public final class FleetEngine implements AutoCloseable {
     private final Thread thread;
     private final ScheduledExecutorService timer;
     private final Counter taskFailures;
-    private final Map<String, Counter> messages = new HashMap<>();
-    private final MeterRegistry registry;
+    /** Kinds of agent message, each with its counter, registered once. */
+    private enum MessageType { HELLO, SNAPSHOT, DELTA, HEARTBEAT, EVENT, ACTION_RESULT }
+
+    private final java.util.EnumMap<MessageType, Counter> messages = new java.util.EnumMap<>(MessageType.class);
 
     // Engine-thread state.
     private final Map<String, HostView> hosts = new HashMap<>();
@@ -78,7 +80,6 @@ public final class FleetEngine implements AutoCloseable {
         this.store = store;
         this.settings = settings;
         this.clock = clock;
-        this.registry = registry;
         this.writer = new StoreWriter(store, bus, clock, registry);
         this.ev = new HostEvents(new java.security.SecureRandom().nextLong());
         this.thread = new Thread(this::runLoop, "fleetkeeper-fleet");
@@ -88,6 +89,11 @@ public final class FleetEngine implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        for (MessageType t : MessageType.values()) {
+            messages.put(t, Counter.builder("fleetkeeper.controller.ingest.messages")
+                    .tag("type", t.name().toLowerCase(java.util.Locale.ROOT))
+                    .description("Agent messages applied").register(registry));
+        }
         this.taskFailures = Counter.builder("fleetkeeper.controller.engine.task.failures")
                 .description("Engine tasks that threw (each is logged)").register(registry);
         Gauge.builder("fleetkeeper.controller.hosts.online", this, e -> e.onlineCount)
@@ -125,27 +131,27 @@ public final class FleetEngine implements AutoCloseable {
     // ---------------------------------------------------------------- intake (any thread)
 
     public void hello(AgentSession s, long seq, Hello hello) {
-        submit(s, seq, "hello", () -> onHello(s, hello));
+        submit(s, seq, MessageType.HELLO, () -> onHello(s, hello));
     }
 
     public void snapshot(AgentSession s, long seq, Snapshot snapshot) {
-        submit(s, seq, "snapshot", () -> withView(s, v -> onSnapshot(v, snapshot)));
+        submit(s, seq, MessageType.SNAPSHOT, () -> withView(s, v -> onSnapshot(v, snapshot)));
     }
 
     public void delta(AgentSession s, long seq, Delta delta) {
-        submit(s, seq, "delta", () -> withView(s, v -> onDelta(s, v, delta)));
+        submit(s, seq, MessageType.DELTA, () -> withView(s, v -> onDelta(s, v, delta)));
     }
 
     public void heartbeat(AgentSession s, long seq) {
-        submit(s, seq, "heartbeat", () -> withView(s, v -> { }));
+        submit(s, seq, MessageType.HEARTBEAT, () -> withView(s, v -> { }));
     }
 
     public void agentEvent(AgentSession s, long seq, Event event) {
-        submit(s, seq, "event", () -> withView(s, v -> onAgentEvent(v, event)));
+        submit(s, seq, MessageType.EVENT, () -> withView(s, v -> onAgentEvent(v, event)));
     }
 
     public void actionResult(AgentSession s, long seq, ActionResult result) {
-        submit(s, seq, "action_result", () -> withView(s, v -> onActionResult(v, result)));
+        submit(s, seq, MessageType.ACTION_RESULT, () -> withView(s, v -> onActionResult(v, result)));
     }
 
     /** The session's stream ended (error, cancel or completion). */
@@ -153,11 +159,11 @@ public final class FleetEngine implements AutoCloseable {
         queue.add(() -> onDisconnected(s, reason));
     }
 
-    private void submit(AgentSession s, long seq, String type, Runnable apply) {
+    private void submit(AgentSession s, long seq, MessageType type, Runnable apply) {
         long receipt = System.nanoTime();
+        Counter counter = messages.get(type);
         queue.add(() -> {
-            messages.computeIfAbsent(type, t -> Counter.builder("fleetkeeper.controller.ingest.messages")
-                    .tag("type", t).description("Agent messages applied").register(registry)).increment();
+            counter.increment();
             try {
                 apply.run();
             } finally {

@@ -31,10 +31,6 @@ final class ProcKey {
         return startTicks;
     }
 
-    ProcessKey toProto() {
-        return ProcessKey.newBuilder().setPid(pid).setStartTicks(startTicks).build();
-    }
-
     @Override
     public boolean equals(Object o) {
         return o instanceof ProcKey && ((ProcKey) o).pid == pid && ((ProcKey) o).startTicks == startTicks;
