@@ -250,7 +250,7 @@ public final class FleetEngine implements AutoCloseable {
         view.lastHeardMillis = now;
         bySession.put(s, view);
         batch.putHost(view.record);
-        events.forEach(batch::appendEvent);
+        events.forEach(batch::appendUniqueEvent);
         recountOnline();
         s.welcome(settings.scanInterval(), settings.detailInterval(), settings.heartbeatInterval());
     }
@@ -290,7 +290,7 @@ public final class FleetEngine implements AutoCloseable {
     }
 
     private void onActionResult(HostView v, ActionResult r) {
-        batch.appendEvent(ev.base(v.hostId(), r.getFinishedAtUnixMs() == 0 ? clock.millis() : r.getFinishedAtUnixMs(),
+        batch.appendUniqueEvent(ev.base(v.hostId(), r.getFinishedAtUnixMs() == 0 ? clock.millis() : r.getFinishedAtUnixMs(),
                 EventType.EVENT_TYPE_AGENT, Severity.SEVERITY_INFO,
                 "action " + r.getActionId() + ": " + r.getStatus() + " - " + r.getMessage())
                 .putAttributes("action_id", r.getActionId())
@@ -340,7 +340,7 @@ public final class FleetEngine implements AutoCloseable {
         v.record = new HostRecord(r.hostId(), r.hostname(), r.labels(), r.agentVersion(), r.kernel(), r.bootId(),
                 r.registeredAtMillis(), Math.max(r.lastSeenMillis(), v.lastHeardMillis), r.connectedAtMillis(), false);
         batch.putHost(v.record);
-        batch.appendEvent(ev.base(r.hostId(), now, EventType.EVENT_TYPE_HOST_OFFLINE, Severity.SEVERITY_WARNING,
+        batch.appendUniqueEvent(ev.base(r.hostId(), now, EventType.EVENT_TYPE_HOST_OFFLINE, Severity.SEVERITY_WARNING,
                 "host " + r.hostname() + " is offline (" + why + ")").build());
         if (v.stateLoaded && v.dirty) {
             checkpoint(v);
@@ -350,7 +350,7 @@ public final class FleetEngine implements AutoCloseable {
     }
 
     private void store(HostView v, HostView.Applied applied) {
-        applied.events().forEach(batch::appendEvent);
+        applied.events().forEach(batch::appendUniqueEvent);
         String bootId = v.record.bootId();
         for (HostView.Point p : applied.points()) {
             batch.addMemoryPoint(v.hostId(), bootId, p.process().pid(), p.process().startTicks(), p.point());

@@ -258,8 +258,9 @@ public final class FleetStore implements AutoCloseable {
                     write.put(handle(ColumnFamily.MEMORY), Keys.memory(number, point.bootId(), point.pid(),
                             point.startTicks(), point.timeMillis()), point.value());
                 }
-                for (Event event : batch.events()) {
-                    String id = event.getId();
+                for (StoreBatch.PendingEvent pending : batch.events()) {
+                    Event event = pending.event();
+                    String id = pending.dedup() ? event.getId() : "";
                     if (!id.isEmpty()) {
                         Long stored = idsThisCommit.get(id);
                         if (stored == null) {

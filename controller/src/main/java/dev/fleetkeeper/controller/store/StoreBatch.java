@@ -28,7 +28,9 @@ public final class StoreBatch {
     private final InstantSource clock;
     private final List<Put> puts = new ArrayList<>();
     private final List<PendingPoint> points = new ArrayList<>();
-    private final List<Event> events = new ArrayList<>();
+    /** An event to append; {@code dedup}: look its id up in the dedup window first. */
+    record PendingEvent(Event event, boolean dedup) {}
+    private final List<PendingEvent> events = new ArrayList<>();
     // Read by the committing thread, set by it after a successful write.
     private volatile boolean committed;
 
@@ -76,6 +78,19 @@ public final class StoreBatch {
      * it stored.
      */
     public StoreBatch appendEvent(Event event) {
+        return append(event, true);
+    }
+
+    /**
+     * Appends an event whose id is unique by construction (the controller's own events), so it
+     * is stored without the dedup lookups (one per hour of the window) and without an id index
+     * entry; only events an agent may send again need those.
+     */
+    public StoreBatch appendUniqueEvent(Event event) {
+        return append(event, false);
+    }
+
+    private StoreBatch append(Event event, boolean dedup) {
         Objects.requireNonNull(event, "event");
         Preconditions.checkHostId(event.getHostId());
         Preconditions.checkNotNegative("event.time_unix_ms", event.getTimeUnixMs());
@@ -84,7 +99,7 @@ public final class StoreBatch {
                     + " (expected: 0; the store assigns sequences)");
         }
         checkOpen();
-        events.add(event);
+        events.add(new PendingEvent(event, dedup));
         return this;
     }
 
@@ -105,7 +120,7 @@ public final class StoreBatch {
         return points;
     }
 
-    List<Event> events() {
+    List<PendingEvent> events() {
         return events;
     }
 

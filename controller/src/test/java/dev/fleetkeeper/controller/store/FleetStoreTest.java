@@ -160,6 +160,17 @@ final class FleetStoreTest {
         assertThat(shortWindow.commit(shortWindow.newBatch().appendEvent(e))).hasSize(1);
     }
 
+    @Test
+    void uniqueEvents_areStoredWithoutTheDedupIndex_andDoNotHideALaterAgentResend() {
+        Event e = event("h", "h:9", T0, EventType.EVENT_TYPE_PROCESS_STARTED);
+
+        assertThat(store.commit(store.newBatch().appendUniqueEvent(e))).hasSize(1);
+        // Not indexed: the same id appended for dedup is stored, then deduplicated from then on.
+        assertThat(store.commit(store.newBatch().appendEvent(e))).hasSize(1);
+        assertThat(store.commit(store.newBatch().appendEvent(e))).isEmpty();
+        assertThat(store.events(EventQuery.newest(10))).extracting(Event::getSequence).containsExactly(1L, 2L);
+    }
+
     private FleetStore reopenWith(StoreOptions options) {
         store.close();
         store = open(options);
