@@ -290,9 +290,12 @@ public final class FleetEngine implements AutoCloseable {
     }
 
     private void onActionResult(HostView v, ActionResult r) {
-        batch.appendUniqueEvent(ev.base(v.hostId(), r.getFinishedAtUnixMs() == 0 ? clock.millis() : r.getFinishedAtUnixMs(),
+        // The agent resends a result until it is acknowledged: one id per action, so that the
+        // store keeps the first copy only.
+        batch.appendEvent(ev.base(v.hostId(), r.getFinishedAtUnixMs() == 0 ? clock.millis() : r.getFinishedAtUnixMs(),
                 EventType.EVENT_TYPE_AGENT, Severity.SEVERITY_INFO,
                 "action " + r.getActionId() + ": " + r.getStatus() + " - " + r.getMessage())
+                .setId(v.hostId() + ":action-result:" + r.getActionId())
                 .putAttributes("action_id", r.getActionId())
                 .putAttributes("status", r.getStatus().name())
                 .build());

@@ -110,6 +110,23 @@ class FleetEngineTest {
     }
 
     @Test
+    void actionResultResentAfterAReconnect_isStoredOnce() throws Exception {
+        RecordingSession first = connect("host-a", "web-1", BOOT_1);
+        dev.fleetkeeper.proto.v1.ActionResult result = dev.fleetkeeper.proto.v1.ActionResult.newBuilder()
+                .setActionId("act-1").setStatus(dev.fleetkeeper.proto.v1.ActionStatus.ACTION_STATUS_SUCCEEDED)
+                .setMessage("done").setFinishedAtUnixMs(clock.millis()).build();
+        engine.actionResult(first, 2, result);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> first.acked.get() == 2);
+
+        RecordingSession second = new RecordingSession("s2");
+        engine.hello(second, 1, hello("host-a", "web-1", BOOT_1));
+        engine.actionResult(second, 2, result);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> second.acked.get() == 2);
+
+        assertThat(storedEvents()).filteredOn(e -> e.getType() == EventType.EVENT_TYPE_AGENT).hasSize(1);
+    }
+
+    @Test
     void acks_comeOnlyOnceTheirEffectsAreDurable() throws Exception {
         RecordingSession s = new RecordingSession("s1");
         s.onAck = seq -> s.visibleAtAck.add(types(store.events(EventQuery.oldest(1000))));
