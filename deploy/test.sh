@@ -29,6 +29,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Managers the tests drive for real (supervisord, PM2, ...): each deploy/src/test/deps/*.sh
+# installs one if it is missing and prints what it did; a failure stops the run with its reason.
+for dep in deploy/src/test/deps/*.sh; do
+  [ -f "$dep" ] || continue
+  bash "$dep" || { echo "test.sh: $dep failed: the tests cannot run without what it installs" >&2; exit 1; }
+done
+
 status=0
 ./mvnw -B -ntp verify "$@" || status=$?
 

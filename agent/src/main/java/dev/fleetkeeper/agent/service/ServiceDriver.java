@@ -1,0 +1,75 @@
+package dev.fleetkeeper.agent.service;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Drives the instances of services through one process manager. One driver per manager
+ * endpoint (the built-in supervisor, one supervisord socket, one PM2 home); it may serve many
+ * services. Methods block until the manager answered (a stop waits up to the spec's stop
+ * timeout), so callers run them off the scan loop. Implementations are thread-safe.
+ *
+ * <p>Every failure is an (unchecked) {@link DriverException} whose message names the service, the manager's
+ * endpoint and what to do; a manager that cannot be reached throws
+ * {@link DriverException#unreachable}. A driver never signals a process it did not start or
+ * cannot prove belongs to the service (see {@link #isMember}).
+ */
+public interface ServiceDriver extends AutoCloseable {
+
+    DriverKind kind();
+
+    /**
+     * Brings the manager's configuration in line with {@code spec} and remembers the spec:
+     * supervisord rewrites the agent-owned program file, then reread + update; the built-in
+     * driver adopts or keeps its instances. Does not start anything by itself, except what the
+     * manager starts on its own when a program is added (supervisord's autostart).
+     */
+    void apply(ServiceSpec spec);
+
+    /**
+     * Forgets a service the configuration no longer declares. The built-in driver stops its
+     * instances; supervisord removes the agent-owned program; PM2 deletes the app.
+     */
+    void remove(ServiceSpec spec);
+
+    /** One status per instance index, 0 to {@code spec.instances() - 1}, in order. */
+    List<InstanceStatus> status(ServiceSpec spec);
+
+    /** Starts instance {@code instance}; a no-op if it is already up. */
+    void start(ServiceSpec spec, int instance);
+
+    /**
+     * Stops instance {@code instance} gracefully: its stop signal to its process group, SIGKILL
+     * to the group after the stop timeout. Returns when it is down.
+     */
+    void stop(ServiceSpec spec, int instance);
+
+    /** Stops (gracefully) then starts instance {@code instance}. */
+    void restart(ServiceSpec spec, int instance);
+
+    /** Sends {@code signal} ("HUP", "USR2", ...) to instance {@code instance}'s process group. */
+    void signal(ServiceSpec spec, int instance, String signal);
+
+    /** The last {@code lines} lines of instance {@code instance}'s output (stdout and stderr), oldest first. */
+    List<String> tail(ServiceSpec spec, int instance, int lines);
+
+    /**
+     * Whether a process whose environment is {@code environ} was started by this manager for
+     * {@code spec}'s service (any instance, any release): the proof that lets a remedy stop an
+     * old or orphaned process of the service. Managers mark their children's environment
+     * (FLEETKEEPER_SERVICE, SUPERVISOR_PROCESS_NAME, PM2's name and pm_id), and children
+     * inherit it.
+     */
+    boolean isMember(ServiceSpec spec, Map<String, String> environ);
+
+    /**
+     * How the manager's own configuration for this service differs from {@code spec}, one
+     * sentence each ("supervisord runs 'node old.js', the spec says 'node server.js'"); empty
+     * when they agree or when the driver owns the whole configuration.
+     */
+    List<String> configDrift(ServiceSpec spec);
+
+    /** Releases connections and threads. The built-in driver leaves its instances running, to be adopted. */
+    @Override
+    void close();
+}
