@@ -2,6 +2,7 @@ package dev.fleetkeeper.agent.config;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -18,6 +19,8 @@ import java.util.Objects;
  * scan: {interval: 1s, detailInterval: 30s}
  * heartbeatInterval: 5s
  * reconnect: {initialBackoff: 500ms, maxBackoff: 30s}
+ * reconcileInterval: 5s                 # how often managed services are compared with /proc
+ * services: []                          # managed services; see ServiceSpec and the README
  * </pre>
  */
 public record AgentConfig(
@@ -30,7 +33,9 @@ public record AgentConfig(
         Duration detailInterval,
         Duration heartbeatInterval,
         Duration reconnectInitialBackoff,
-        Duration reconnectMaxBackoff) {
+        Duration reconnectMaxBackoff,
+        Duration reconcileInterval,
+        List<ServiceDeclaration> services) {
 
     public static final String DEFAULT_CONTROLLER = "127.0.0.1:7700";
 
@@ -45,6 +50,8 @@ public record AgentConfig(
         requirePositive("heartbeatInterval", heartbeatInterval);
         requirePositive("reconnect.initialBackoff", reconnectInitialBackoff);
         requirePositive("reconnect.maxBackoff", reconnectMaxBackoff);
+        requirePositive("reconcileInterval", reconcileInterval);
+        services = List.copyOf(services);
         if (reconnectMaxBackoff.compareTo(reconnectInitialBackoff) < 0) {
             throw new IllegalArgumentException("reconnect.maxBackoff: " + Durations.format(reconnectMaxBackoff)
                     + " (expected: >= reconnect.initialBackoff " + Durations.format(reconnectInitialBackoff) + ")");
@@ -56,27 +63,32 @@ public record AgentConfig(
     public static AgentConfig defaults(Path stateDir) {
         return new AgentConfig(DEFAULT_CONTROLLER, "", stateDir, Map.of(), Path.of("/proc"),
                 Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ofSeconds(5),
-                Duration.ofMillis(500), Duration.ofSeconds(30));
+                Duration.ofMillis(500), Duration.ofSeconds(30), Duration.ofSeconds(5), List.of());
     }
 
     public AgentConfig withController(String newController) {
         return new AgentConfig(newController, hostId, stateDir, labels, procRoot, scanInterval, detailInterval,
-                heartbeatInterval, reconnectInitialBackoff, reconnectMaxBackoff);
+                heartbeatInterval, reconnectInitialBackoff, reconnectMaxBackoff, reconcileInterval, services);
     }
 
     public AgentConfig withLabels(Map<String, String> newLabels) {
         return new AgentConfig(controller, hostId, stateDir, newLabels, procRoot, scanInterval, detailInterval,
-                heartbeatInterval, reconnectInitialBackoff, reconnectMaxBackoff);
+                heartbeatInterval, reconnectInitialBackoff, reconnectMaxBackoff, reconcileInterval, services);
     }
 
     public AgentConfig withHostId(String newHostId) {
         return new AgentConfig(controller, newHostId, stateDir, labels, procRoot, scanInterval, detailInterval,
-                heartbeatInterval, reconnectInitialBackoff, reconnectMaxBackoff);
+                heartbeatInterval, reconnectInitialBackoff, reconnectMaxBackoff, reconcileInterval, services);
     }
 
     public AgentConfig withScanInterval(Duration newInterval) {
         return new AgentConfig(controller, hostId, stateDir, labels, procRoot, newInterval, detailInterval,
-                heartbeatInterval, reconnectInitialBackoff, reconnectMaxBackoff);
+                heartbeatInterval, reconnectInitialBackoff, reconnectMaxBackoff, reconcileInterval, services);
+    }
+
+    public AgentConfig withServices(List<ServiceDeclaration> newServices) {
+        return new AgentConfig(controller, hostId, stateDir, labels, procRoot, scanInterval, detailInterval,
+                heartbeatInterval, reconnectInitialBackoff, reconnectMaxBackoff, reconcileInterval, newServices);
     }
 
     /** One line per key, for the start-up log. */
@@ -90,7 +102,9 @@ public record AgentConfig(
                 + " scan.detailInterval=" + Durations.format(detailInterval)
                 + " heartbeatInterval=" + Durations.format(heartbeatInterval)
                 + " reconnect.initialBackoff=" + Durations.format(reconnectInitialBackoff)
-                + " reconnect.maxBackoff=" + Durations.format(reconnectMaxBackoff);
+                + " reconnect.maxBackoff=" + Durations.format(reconnectMaxBackoff)
+                + " reconcileInterval=" + Durations.format(reconcileInterval)
+                + " services=" + services.stream().map(ServiceDeclaration::name).toList();
     }
 
     private static void requirePositive(String key, Duration d) {

@@ -45,7 +45,7 @@ import org.yaml.snakeyaml.resolver.Resolver;
 public final class AgentConfigLoader {
 
     private static final List<String> KEYS = List.of("controller", "hostId", "stateDir", "labels", "procRoot",
-            "scan", "heartbeatInterval", "reconnect");
+            "scan", "heartbeatInterval", "reconnect", "reconcileInterval", "services");
     private static final List<String> SCAN_KEYS = List.of("interval", "detailInterval");
     private static final List<String> RECONNECT_KEYS = List.of("initialBackoff", "maxBackoff");
 
@@ -90,7 +90,9 @@ public final class AgentConfigLoader {
                     r.duration("heartbeatInterval", top.get("heartbeatInterval"), d.heartbeatInterval()),
                     r.duration("reconnect.initialBackoff", reconnect.get("initialBackoff"),
                             d.reconnectInitialBackoff()),
-                    r.duration("reconnect.maxBackoff", reconnect.get("maxBackoff"), d.reconnectMaxBackoff()));
+                    r.duration("reconnect.maxBackoff", reconnect.get("maxBackoff"), d.reconnectMaxBackoff()),
+                    r.duration("reconcileInterval", top.get("reconcileInterval"), d.reconcileInterval()),
+                    new ServiceSpecReader(r).services("services", top.get("services")));
         } catch (IllegalArgumentException e) {
             // Validation messages start with the key they are about ("scan.interval: 0s (...)").
             String message = e.getMessage();
@@ -193,19 +195,19 @@ public final class AgentConfigLoader {
         return path.toString().replace(".[", "[");
     }
 
-    private static boolean isNull(Node node) {
+    static boolean isNull(Node node) {
         return node instanceof ScalarNode && Tag.NULL.equals(node.getTag());
     }
 
-    private static String where(String source, int line) {
+    static String where(String source, int line) {
         return line > 0 ? source + ":" + line + ": " : source + ": ";
     }
 
-    private static int line(Node node) {
+    static int line(Node node) {
         return node.getStartMark().getLine() + 1;
     }
 
-    private static String kind(Node node) {
+    static String kind(Node node) {
         if (node instanceof MappingNode) {
             return "a mapping (key: value, ...)";
         }
@@ -216,8 +218,8 @@ public final class AgentConfigLoader {
     }
 
     /** Reads typed values out of nodes for one source; remembers the line of every key it met. */
-    private static final class Reader {
-        private final String source;
+    static final class Reader {
+        final String source;
         /** Dotted key to the line it is set on, for validation errors found after reading. */
         final Map<String, Integer> keyLines = new HashMap<>();
 
@@ -282,7 +284,7 @@ public final class AgentConfigLoader {
         }
 
         /** The scalar at {@code key} converted, {@code fallback} when absent or null. */
-        private <T> T value(String key, Node node, T fallback, String expected, Function<String, T> convert) {
+        <T> T value(String key, Node node, T fallback, String expected, Function<String, T> convert) {
             if (node == null || isNull(node)) {
                 return fallback;
             }
@@ -296,14 +298,14 @@ public final class AgentConfigLoader {
             }
         }
 
-        private String key(String path, Node keyNode) {
+        String key(String path, Node keyNode) {
             if (!(keyNode instanceof ScalarNode)) {
                 throw error(path, keyNode, "expected a key name, got " + kind(keyNode));
             }
             return ((ScalarNode) keyNode).getValue();
         }
 
-        private ConfigException error(String key, Node node, String message) {
+        ConfigException error(String key, Node node, String message) {
             return new ConfigException(where(source, line(node)) + (key.isEmpty() ? "" : "key '" + key + "': ")
                     + message);
         }

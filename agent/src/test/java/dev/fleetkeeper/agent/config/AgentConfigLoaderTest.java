@@ -65,7 +65,7 @@ class AgentConfigLoaderTest {
 
         assertThat(config).isEqualTo(new AgentConfig("ctl.example.net:7800", "web-1", Path.of("/srv/agent-state"),
                 Map.of("role", "worker", "env", "prod"), Path.of("/host/proc"), Duration.ofMillis(250),
-                Duration.ofMinutes(2), Duration.ofSeconds(7), Duration.ofSeconds(1), Duration.ofHours(1)));
+                Duration.ofMinutes(2), Duration.ofSeconds(7), Duration.ofSeconds(1), Duration.ofHours(1), Duration.ofSeconds(5), java.util.List.of()));
     }
 
     @Test

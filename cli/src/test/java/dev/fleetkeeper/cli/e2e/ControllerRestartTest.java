@@ -103,7 +103,7 @@ class ControllerRestartTest {
                 .withHostId("restart-host").withLabels(Map.of());
         config = new AgentConfig(config.controller(), config.hostId(), config.stateDir(), config.labels(),
                 config.procRoot(), Duration.ofMillis(500), config.detailInterval(), Duration.ofMillis(500),
-                Duration.ofMillis(100), Duration.ofMillis(500));
+                Duration.ofMillis(100), Duration.ofMillis(500), config.reconcileInterval(), config.services());
         channel = ControllerChannel.open(controller.target());
         agent = new Agent(config, channel.channel(), channel::resetConnectBackoff, InstantSource.system());
         agent.start();

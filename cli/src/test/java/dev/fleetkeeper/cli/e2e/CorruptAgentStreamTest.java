@@ -74,7 +74,7 @@ class CorruptAgentStreamTest {
                 .withHostId(STEADY).withLabels(Map.of());
         config = new AgentConfig(config.controller(), config.hostId(), config.stateDir(), config.labels(),
                 config.procRoot(), Duration.ofMillis(500), config.detailInterval(), Duration.ofMillis(500),
-                Duration.ofMillis(100), Duration.ofMillis(500));
+                Duration.ofMillis(100), Duration.ofMillis(500), config.reconcileInterval(), config.services());
         agentChannel = ControllerChannel.open(controller.target());
         agent = new Agent(config, agentChannel.channel(), agentChannel::resetConnectBackoff, InstantSource.system());
         agent.start();

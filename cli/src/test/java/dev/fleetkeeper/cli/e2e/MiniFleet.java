@@ -71,7 +71,7 @@ final class MiniFleet implements AutoCloseable {
                 .withLabels(Map.of("fleet", "mini"));
         config = new AgentConfig(config.controller(), config.hostId(), config.stateDir(), config.labels(),
                 config.procRoot(), Duration.ofMillis(500), config.detailInterval(), Duration.ofMillis(500),
-                Duration.ofMillis(100), Duration.ofMillis(500));
+                Duration.ofMillis(100), Duration.ofMillis(500), config.reconcileInterval(), config.services());
         ControllerChannel channel = ControllerChannel.open(target());
         Agent agent = new Agent(config, channel.channel(), channel::resetConnectBackoff, InstantSource.system());
         agent.start();
