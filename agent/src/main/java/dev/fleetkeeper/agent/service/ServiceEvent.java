@@ -43,7 +43,9 @@ public record ServiceEvent(long timeMillis, String service, int instance, Kind k
         /** Pre-flight or `doctor --fix` applied a remedy (code, before, after). */
         REMEDY_APPLIED,
         /** Restarts reached the crash-loop threshold (restarts, window). */
-        CRASH_LOOP
+        CRASH_LOOP,
+        /** The doctor found something new on the service (code, severity, summary). */
+        FINDING
     }
 
     /** Where events go; called from any thread, must not block. */

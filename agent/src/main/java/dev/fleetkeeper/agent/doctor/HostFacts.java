@@ -1,0 +1,256 @@
+package dev.fleetkeeper.agent.doctor;
+
+import dev.fleetkeeper.agent.telemetry.ProcessId;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What the doctor reads from the host besides a scan: process environments (the markers that
+ * prove a process belongs to a service), pidfiles, users and file access. Thread-safe.
+ *
+ * <p>Environment markers are read once per process identity and cached: the initial
+ * environment of a process ({@code /proc/PID/environ}) does not change, and an identity is a
+ * (pid, start time) pair, so a reused PID is a new entry. Only marker keys are kept
+ * ({@link #isMarkerKey}), a few short strings per process.
+ */
+public final class HostFacts {
+
+    private final Path procRoot;
+    private final Map<ProcessId, Map<String, String>> markers = new ConcurrentHashMap<>();
+    private final Map<String, CachedUser> users = new ConcurrentHashMap<>();
+    private final Duration userTtl;
+
+    public HostFacts(Path procRoot) {
+        this(procRoot, Duration.ofSeconds(60));
+    }
+
+    HostFacts(Path procRoot, Duration userTtl) {
+        this.procRoot = procRoot;
+        this.userTtl = userTtl;
+    }
+
+    /** Whether an environment variable is one that managers use to mark their children. */
+    static boolean isMarkerKey(String key) {
+        return key.startsWith("FLEETKEEPER_") || key.startsWith("SUPERVISOR_") || key.startsWith("PM2")
+                || key.startsWith("pm_") || key.equals("name") || key.equals("NODE_APP_INSTANCE");
+    }
+
+    /**
+     * The marker variables of process {@code id}'s environment; empty when it has none, when it
+     * is gone, or when it cannot be read (another user's process and the agent is not root).
+     * Never a guess: an unreadable environment proves nothing, so such a process is never
+     * treated as a service's.
+     */
+    public Map<String, String> markers(ProcessId id) {
+        Map<String, String> m = markers.get(id);
+        if (m != null) {
+            return m;
+        }
+        m = readMarkers(id);
+        if (m != null) {
+            markers.put(id, m);
+            return m;
+        }
+        return Map.of();
+    }
+
+    /** Forgets cached environments of identities not in {@code alive}; call once per scan. */
+    public void retain(Set<ProcessId> alive) {
+        markers.keySet().retainAll(alive);
+    }
+
+    /** Null when the process is gone or changed identity while reading (not cached then). */
+    private Map<String, String> readMarkers(ProcessId id) {
+        byte[] b;
+        try {
+            b = Files.readAllBytes(procRoot.resolve(Integer.toString(id.pid())).resolve("environ"));
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            // EACCES (another user's process) or ESRCH: proves nothing.
+            return isAlive(id) ? Map.of() : null;
+        }
+        if (!isAlive(id)) {
+            return null; // the number now names another process: what we read may be its
+        }
+        Map<String, String> out = new HashMap<>();
+        int from = 0;
+        for (int i = 0; i <= b.length; i++) {
+            if (i == b.length || b[i] == 0) {
+                if (i > from) {
+                    String kv = new String(b, from, i - from, StandardCharsets.UTF_8);
+                    int eq = kv.indexOf('=');
+                    if (eq > 0 && isMarkerKey(kv.substring(0, eq))) {
+                        out.put(kv.substring(0, eq), kv.substring(eq + 1));
+                    }
+                }
+                from = i + 1;
+            }
+        }
+        return Map.copyOf(out);
+    }
+
+    /** Whether {@code id} is still the same live (or zombie) process. */
+    public boolean isAlive(ProcessId id) {
+        long start = startTicks(id.pid());
+        return start == id.startTicks();
+    }
+
+    /** Whether {@code id} is still alive and not a zombie. */
+    public boolean isRunning(ProcessId id) {
+        String stat = readStat(id.pid());
+        if (stat == null) {
+            return false;
+        }
+        int close = stat.lastIndexOf(')');
+        String[] f = stat.substring(close + 2).trim().split(" ");
+        return f.length > 19 && Long.parseLong(f[19]) == id.startTicks() && !f[0].equals("Z") && !f[0].equals("X");
+    }
+
+    /** Start ticks of the process numbered {@code pid} now, -1 if there is none. */
+    public long startTicks(int pid) {
+        String stat = readStat(pid);
+        if (stat == null) {
+            return -1;
+        }
+        int close = stat.lastIndexOf(')');
+        if (close < 0) {
+            return -1;
+        }
+        String[] f = stat.substring(close + 2).trim().split(" ");
+        try {
+            return f.length > 19 ? Long.parseLong(f[19]) : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private String readStat(int pid) {
+        try {
+            return Files.readString(procRoot.resolve(Integer.toString(pid)).resolve("stat"), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** A pidfile as found on disk. {@code pid} is -1 when the content is not a number. */
+    public record Pidfile(Path path, String content, int pid, long modifiedMillis) {
+    }
+
+    /** The pidfile at {@code path}, or empty when there is none (or it cannot be read). */
+    public Optional<Pidfile> pidfile(Path path) {
+        try {
+            byte[] b = Files.readAllBytes(path);
+            FileTime mtime = Files.getLastModifiedTime(path);
+            String content = new String(b, StandardCharsets.US_ASCII);
+            int pid;
+            try {
+                pid = Integer.parseInt(content.trim());
+            } catch (NumberFormatException e) {
+                pid = -1;
+            }
+            return Optional.of(new Pidfile(path, content, pid <= 0 ? -1 : pid, mtime.toMillis()));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The user named {@code name} as the system resolves it ({@code id}, so NSS sources such
+     * as LDAP count too); empty when there is no such user. Cached for a minute.
+     */
+    public Optional<UserInfo> user(String name) {
+        long now = System.nanoTime();
+        CachedUser c = users.get(name);
+        if (c != null && now - c.at < userTtl.toNanos()) {
+            return c.user;
+        }
+        Optional<UserInfo> u = lookUp(name);
+        users.put(name, new CachedUser(u, now));
+        return u;
+    }
+
+    private record CachedUser(Optional<UserInfo> user, long at) {
+    }
+
+    private static Optional<UserInfo> lookUp(String name) {
+        if (name.isEmpty() || name.startsWith("-")) {
+            return Optional.empty();
+        }
+        List<String> uid = run("id", "-u", "--", name);
+        List<String> gid = run("id", "-g", "--", name);
+        List<String> groups = run("id", "-G", "--", name);
+        if (uid.isEmpty() || gid.isEmpty() || groups.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            Set<Integer> g = new HashSet<>();
+            for (String s : groups.get(0).trim().split("\\s+")) {
+                g.add(Integer.parseInt(s));
+            }
+            return Optional.of(new UserInfo(name, Integer.parseInt(uid.get(0).trim()),
+                    Integer.parseInt(gid.get(0).trim()), g));
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Sends {@code signal} ("TERM", "KILL") to {@code pid} with the system's kill(1); true when
+     * it was delivered. Callers verify the identity right before: this takes a number.
+     */
+    static boolean kill(String signal, int pid) {
+        try {
+            Process p = new ProcessBuilder("kill", "-s", signal, Integer.toString(pid))
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            if (!p.waitFor(5, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return false;
+            }
+            return p.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /** Output lines of a short command, empty when it fails. Bounded to 5 s. */
+    static List<String> run(String... command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(false)
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            p.getOutputStream().close();
+            byte[] out = p.getInputStream().readNBytes(64 * 1024);
+            if (!p.waitFor(5, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return List.of();
+            }
+            if (p.exitValue() != 0) {
+                return List.of();
+            }
+            return new ArrayList<>(List.of(new String(out, StandardCharsets.UTF_8).split("\n")));
+        } catch (IOException e) {
+            return List.of();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return List.of();
+        }
+    }
+}
