@@ -1,6 +1,9 @@
 package dev.fleetkeeper.agent.transport;
 
 import dev.fleetkeeper.agent.action.AppliedActions;
+import dev.fleetkeeper.agent.manage.CommandResult;
+import dev.fleetkeeper.agent.manage.ServiceCommand;
+import dev.fleetkeeper.agent.manage.ServicesReport;
 import dev.fleetkeeper.agent.telemetry.HostScan;
 import dev.fleetkeeper.agent.telemetry.ScanDelta;
 import dev.fleetkeeper.proto.v1.Action;
@@ -90,6 +93,13 @@ public final class ControllerLink implements AutoCloseable {
     private ScheduledFuture<?> heartbeatTask;
     private ScheduledFuture<?> retryTask;
     private final ArrayDeque<Pending> outbox = new ArrayDeque<>();
+    /** Carries out service commands (doctor, restart, logs); rejects them when the host declares no services. */
+    private volatile java.util.function.Function<ServiceCommand, CompletableFuture<CommandResult>> commands =
+            c -> CompletableFuture.completedFuture(CommandResult.rejected("this host declares no services"));
+    /** The newest services report, and whether the current stream still lacks it. */
+    private ServicesReport services;
+    private boolean servicesDirty;
+    private long servicesSent;
 
     // Counters, read from other threads (bench, tests, metrics).
     private volatile long snapshotsSent;
@@ -134,6 +144,33 @@ public final class ControllerLink implements AutoCloseable {
         latest = scan;
         scansSinceSend++;
         sendIfReady();
+    }
+
+    /** Sets what carries out the service commands controller actions ask for. Call before {@link #start()}. */
+    public void setCommandHandler(java.util.function.Function<ServiceCommand, CompletableFuture<CommandResult>> handler) {
+        this.commands = java.util.Objects.requireNonNull(handler, "handler");
+    }
+
+    /**
+     * The newest report of the host's services. Sent when the stream is ready; on a new stream
+     * the newest one is sent again. Any thread.
+     */
+    public void publishServices(ServicesReport report) {
+        onLoop(() -> {
+            services = report;
+            servicesDirty = true;
+            sendIfReady();
+        });
+    }
+
+    /** Service reports sent. */
+    public long servicesSent() {
+        return servicesSent;
+    }
+
+    /** Queues an event until the controller acknowledges it as durable. Any thread. */
+    public void enqueueEventFromAnyThread(Event event) {
+        onLoop(() -> enqueueEvent(event));
     }
 
     /** Queues an event until the controller acknowledges it as durable. */
@@ -302,6 +339,7 @@ public final class ControllerLink implements AutoCloseable {
         }
         attempts = 0;
         needSnapshot = true;
+        servicesDirty = services != null;
         for (Pending p : outbox) {
             p.sequence = 0;
         }
@@ -348,6 +386,12 @@ public final class ControllerLink implements AutoCloseable {
                     status = ActionStatus.ACTION_STATUS_SUCCEEDED;
                     message = "full snapshot sent";
                     break;
+                case RUN_DOCTOR:
+                case RESTART_SERVICE:
+                case TAIL_LOGS:
+                    // Marked applied above, before it runs: at most once, even if the agent dies meanwhile.
+                    runCommand(id, ServiceProtoMapper.command(action));
+                    return;
                 default:
                     status = ActionStatus.ACTION_STATUS_REJECTED;
                     message = "this agent version does not know action kind " + action.getKindCase()
@@ -359,6 +403,30 @@ public final class ControllerLink implements AutoCloseable {
                 .setStatus(status)
                 .setMessage(message)
                 .setFinishedAtUnixMs(clock.millis())));
+    }
+
+    private void runCommand(String id, ServiceCommand command) {
+        CompletableFuture<CommandResult> result;
+        try {
+            result = commands.apply(command);
+        } catch (RuntimeException e) {
+            result = CompletableFuture.completedFuture(CommandResult.failed(command + " failed: " + e));
+        }
+        result.whenComplete((r, t) -> onLoop(() -> {
+            CommandResult done = r != null ? r : CommandResult.failed(command + " failed: " + t);
+            ActionResult.Builder b = ActionResult.newBuilder()
+                    .setActionId(id)
+                    .setStatus(ServiceProtoMapper.status(done.status()))
+                    .setMessage(done.message())
+                    .setFinishedAtUnixMs(clock.millis());
+            if (done.doctor() != null) {
+                b.setDoctor(ServiceProtoMapper.doctor(done.doctor()));
+            }
+            if (done.lines() != null && command instanceof ServiceCommand.Tail tail) {
+                b.setLogs(ServiceProtoMapper.logs(tail, done.lines()));
+            }
+            enqueue(AgentMessage.newBuilder().setActionResult(b));
+        }));
     }
 
     private void enqueue(AgentMessage.Builder message) {
@@ -384,6 +452,16 @@ public final class ControllerLink implements AutoCloseable {
                 p.sequence = send(p.message);
             }
         }
+        sendScan();
+        if (servicesDirty && services != null && requests.isReady() && !needSnapshot) {
+            send(AgentMessage.newBuilder().setServices(ServiceProtoMapper.report(services)));
+            servicesDirty = false;
+            servicesSent++;
+        }
+    }
+
+    /** Sends the newest scan as a Snapshot or Delta, if there is one the controller lacks. */
+    private void sendScan() {
         if (latest == null || !requests.isReady()) {
             return;
         }

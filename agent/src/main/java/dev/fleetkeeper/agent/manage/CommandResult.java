@@ -1,0 +1,51 @@
+package dev.fleetkeeper.agent.manage;
+
+import dev.fleetkeeper.agent.doctor.Finding;
+import dev.fleetkeeper.agent.doctor.Remedies;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * How a {@link ServiceCommand} went.
+ *
+ * @param status  SUCCEEDED, FAILED (tried, did not work) or REJECTED (not attempted: unknown service...)
+ * @param message what happened, for a person
+ * @param doctor  the doctor's report, for a Doctor command
+ * @param lines   output lines, for a Tail command
+ */
+public record CommandResult(Status status, String message, DoctorResult doctor, List<String> lines) {
+
+    public CommandResult {
+        Objects.requireNonNull(status, "status");
+        Objects.requireNonNull(message, "message");
+        lines = lines == null ? null : List.copyOf(lines);
+    }
+
+    public enum Status { SUCCEEDED, FAILED, REJECTED }
+
+    public static CommandResult rejected(String message) {
+        return new CommandResult(Status.REJECTED, message, null, null);
+    }
+
+    public static CommandResult failed(String message) {
+        return new CommandResult(Status.FAILED, message, null, null);
+    }
+
+    /**
+     * What a doctor run found, applied and left.
+     *
+     * @param services  the services examined
+     * @param findings  findings before any remedy
+     * @param applied   remedies applied (only with fix)
+     * @param remaining findings after the remedies (only with fix; otherwise equal to findings)
+     */
+    public record DoctorResult(List<String> services, List<Finding> findings, List<Remedies.Outcome> applied,
+                               List<Finding> remaining) {
+        public DoctorResult {
+            services = List.copyOf(services);
+            findings = List.copyOf(findings);
+            applied = List.copyOf(applied);
+            remaining = List.copyOf(remaining);
+        }
+    }
+}

@@ -1,0 +1,661 @@
+package dev.fleetkeeper.agent.manage;
+
+import dev.fleetkeeper.agent.config.ServiceDeclaration;
+import dev.fleetkeeper.agent.doctor.Doctor;
+import dev.fleetkeeper.agent.doctor.Finding;
+import dev.fleetkeeper.agent.doctor.FindingCode;
+import dev.fleetkeeper.agent.doctor.HostFacts;
+import dev.fleetkeeper.agent.doctor.Observation;
+import dev.fleetkeeper.agent.doctor.Remedies;
+import dev.fleetkeeper.agent.doctor.Severity;
+import dev.fleetkeeper.agent.service.DriverException;
+import dev.fleetkeeper.agent.service.DriverKind;
+import dev.fleetkeeper.agent.service.InstanceStatus;
+import dev.fleetkeeper.agent.service.ManagerState;
+import dev.fleetkeeper.agent.service.ServiceDriver;
+import dev.fleetkeeper.agent.service.ServiceEvent;
+import dev.fleetkeeper.agent.service.ServiceSpec;
+import dev.fleetkeeper.agent.service.ServiceSpec.RemedyPolicy;
+import dev.fleetkeeper.agent.telemetry.HostScan;
+import dev.fleetkeeper.agent.telemetry.ProcessId;
+import dev.fleetkeeper.agent.telemetry.ProcessSample;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the host's declared services through their drivers and keeps them honest: on every
+ * reconciliation it asks each manager for its instances, lays that next to the newest
+ * {@code /proc} scan, diagnoses the service ({@link Doctor}) and publishes a
+ * {@link ServicesReport}. It is also the pre-flight every driver calls before a start, and it
+ * carries out operators' {@link ServiceCommand}s.
+ *
+ * <h2>Threads</h2>
+ * Reconciliation runs on one thread ({@code fleetkeeper-services}); commands and automatic
+ * starts on another ({@code fleetkeeper-service-ops}), one at a time, because a restart waits
+ * up to the stop timeout and must not stall the reports. Drivers are thread-safe; the
+ * pre-flight runs on whichever thread the driver starts from and reads only published state.
+ *
+ * <h2>Never harm what is not ours</h2>
+ * The manager signals nothing itself: drivers stop their own instances, and {@link Remedies}
+ * stops only processes whose environment proves they belong to the service.
+ */
+public final class ServiceManager implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ServiceManager.class);
+    /** How often the managers' configuration is compared with the specs, in reconciliations. */
+    private static final int DRIFT_EVERY = 12;
+    /** Most lines of output a Tail command returns. */
+    public static final int MAX_TAIL_LINES = 10_000;
+
+    private final List<ServiceDeclaration> declarations;
+    private final Map<String, ServiceSpec> specs = new LinkedHashMap<>();
+    private final DriverFactory factory;
+    private final HostFacts facts;
+    private final Doctor doctor;
+    private final Remedies remedies;
+    private final Supplier<HostScan> scans;
+    private final InstantSource clock;
+    private final Duration interval;
+    private final ServiceEvent.Sink events;
+    private final Consumer<ServicesReport> reports;
+
+    private final Map<String, ServiceDriver> drivers = new ConcurrentHashMap<>();
+    private final Map<String, String> driverErrors = new ConcurrentHashMap<>();
+    private final Map<String, InstanceHistory[]> histories = new ConcurrentHashMap<>();
+    private final Map<String, List<InstanceStatus>> lastStatuses = new ConcurrentHashMap<>();
+    private final Map<String, List<String>> drift = new ConcurrentHashMap<>();
+    private final Set<String> openFindings = new HashSet<>();
+    private volatile Set<Integer> managedPids = Set.of();
+    private volatile ServicesReport lastReport;
+    private final AtomicLong failures = new AtomicLong();
+    private long reconciliations;
+
+    private ScheduledExecutorService loop;
+    private ExecutorService ops;
+    private ScheduledFuture<?> task;
+    private boolean closed;
+
+    /**
+     * @param declarations the config's services, valid or not
+     * @param factory      makes the drivers
+     * @param facts        host facts shared with the doctor
+     * @param scans        the newest scan (null before the first)
+     * @param clock        time
+     * @param interval     time between reconciliations
+     * @param host         how commands in findings name this host
+     * @param events       where service events go (must not block)
+     * @param reports      where each report goes (must not block)
+     */
+    public ServiceManager(List<ServiceDeclaration> declarations, DriverFactory factory, HostFacts facts,
+                          Supplier<HostScan> scans, InstantSource clock, Duration interval, String host,
+                          ServiceEvent.Sink events, Consumer<ServicesReport> reports) {
+        this.declarations = List.copyOf(declarations);
+        for (ServiceDeclaration d : declarations) {
+            if (d.isValid()) {
+                specs.put(d.name(), d.spec());
+                histories.put(d.name(), newHistories(d.spec().instances()));
+            }
+        }
+        this.factory = factory;
+        this.facts = facts;
+        this.scans = scans;
+        this.clock = clock;
+        this.interval = interval;
+        this.events = events;
+        this.reports = reports;
+        this.doctor = new Doctor(facts, this::isMember, host);
+        this.remedies = new Remedies(facts, this::isMember, clock);
+    }
+
+    private static InstanceHistory[] newHistories(int n) {
+        InstanceHistory[] h = new InstanceHistory[n];
+        for (int i = 0; i < n; i++) {
+            h[i] = new InstanceHistory();
+        }
+        return h;
+    }
+
+    /** Makes the drivers, applies every spec, starts what should run, and starts reconciling. */
+    public synchronized void start() {
+        if (loop != null) {
+            throw new IllegalStateException("service manager already started");
+        }
+        loop = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "fleetkeeper-services"));
+        ops = Executors.newSingleThreadExecutor(r -> daemon(r, "fleetkeeper-service-ops"));
+        ops.execute(guarded("apply services", this::applyAll));
+        task = loop.scheduleWithFixedDelay(guarded("reconcile", this::reconcile), 0, interval.toMillis(),
+                TimeUnit.MILLISECONDS);
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    private Runnable guarded(String what, Runnable r) {
+        return () -> {
+            try {
+                r.run();
+            } catch (RuntimeException | Error e) {
+                failures.incrementAndGet();
+                log.error("Service manager task '{}' failed; it runs again on schedule", what, e);
+            }
+        };
+    }
+
+    /** Whether {@code id} is a current instance's process (for the scanner's detail cadence). Any thread. */
+    public boolean isManaged(ProcessId id) {
+        return managedPids.contains(id.pid());
+    }
+
+    /** The newest report, or null before the first reconciliation. Any thread. */
+    public ServicesReport lastReport() {
+        return lastReport;
+    }
+
+    /** The declared valid specs, by name, in declaration order. */
+    public Map<String, ServiceSpec> specs() {
+        return Map.copyOf(specs);
+    }
+
+    /** Tasks that threw. */
+    public long failures() {
+        return failures.get();
+    }
+
+    // ---- drivers ----------------------------------------------------------------------------
+
+    /** The driver of {@code spec}, made on first use; throws DriverException when it cannot be made. */
+    private ServiceDriver driver(ServiceSpec spec) {
+        String endpoint = factory.endpointOf(spec);
+        ServiceDriver d = drivers.get(endpoint);
+        if (d != null) {
+            return d;
+        }
+        synchronized (drivers) {
+            d = drivers.get(endpoint);
+            if (d == null) {
+                d = factory.create(spec, this::preflight, events);
+                drivers.put(endpoint, d);
+            }
+            return d;
+        }
+    }
+
+    private boolean isMember(ServiceSpec spec, ProcessId id) {
+        Map<String, String> markers = facts.markers(id);
+        if (markers.isEmpty()) {
+            return false;
+        }
+        if (spec.name().equals(markers.get("FLEETKEEPER_SERVICE"))) {
+            return true;
+        }
+        try {
+            return driver(spec).isMember(spec, markers);
+        } catch (DriverException e) {
+            return false;
+        }
+    }
+
+    private void applyAll() {
+        for (ServiceSpec spec : specs.values()) {
+            try {
+                ServiceDriver d = driver(spec);
+                d.apply(spec);
+                driverErrors.remove(spec.name());
+                autostart(d, spec);
+            } catch (DriverException e) {
+                driverErrors.put(spec.name(), e.getMessage());
+                log.warn("Service '{}': {}", spec.name(), e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Starts what the agent is responsible for starting: the built-in driver's instances that
+     * are not running (it adopted those that were), and PM2 instances PM2 does not know.
+     * supervisord starts its programs itself (autostart).
+     */
+    private void autostart(ServiceDriver d, ServiceSpec spec) {
+        if (spec.driver() == DriverKind.SUPERVISOR) {
+            return;
+        }
+        List<InstanceStatus> statuses = d.status(spec);
+        for (InstanceStatus st : statuses) {
+            boolean start = spec.driver() == DriverKind.BUILTIN
+                    ? !st.state().claimsProcess() && st.state() != ManagerState.BACKOFF
+                    : st.state() == ManagerState.UNKNOWN;
+            if (start) {
+                try {
+                    d.start(spec, st.instance());
+                } catch (DriverException e) {
+                    log.warn("Service '{}' instance {} did not start: {}", spec.name(), st.instance(), e.getMessage());
+                }
+            }
+        }
+    }
+
+    // ---- reconciliation ---------------------------------------------------------------------
+
+    private void reconcile() {
+        HostScan scan = scans.get();
+        if (scan == null) {
+            return;
+        }
+        reconciliations++;
+        Instant now = clock.instant();
+        facts.retain(scan.processes().keySet());
+        boolean checkDrift = reconciliations % DRIFT_EVERY == 1;
+        List<ServiceState> states = new ArrayList<>();
+        Set<Integer> pids = new HashSet<>();
+        for (ServiceDeclaration decl : declarations) {
+            if (!decl.isValid()) {
+                states.add(new ServiceState(decl.name(), "", "", 0, List.of(),
+                        List.of(Doctor.invalidSpec(decl.name(), decl.error())), null));
+                continue;
+            }
+            Observation o = observe(decl.spec(), now, checkDrift);
+            List<Finding> findings = doctor.diagnose(o, scan, now);
+            states.add(state(o, findings, scan, pids));
+        }
+        managedPids = Set.copyOf(pids);
+        ServicesReport report = new ServicesReport(now.toEpochMilli(), states);
+        announceNewFindings(report);
+        lastReport = report;
+        reports.accept(report);
+    }
+
+    /** Asks the manager about {@code spec} and completes it with the history the manager does not keep. */
+    private Observation observe(ServiceSpec spec, Instant now, boolean checkDrift) {
+        List<InstanceStatus> statuses = List.of();
+        String error = driverErrors.get(spec.name());
+        try {
+            ServiceDriver d = driver(spec);
+            statuses = d.status(spec);
+            error = null;
+            driverErrors.remove(spec.name());
+            if (checkDrift || !drift.containsKey(spec.name())) {
+                drift.put(spec.name(), d.configDrift(spec));
+            }
+        } catch (DriverException e) {
+            error = e.getMessage();
+            driverErrors.put(spec.name(), error);
+        }
+        lastStatuses.put(spec.name(), statuses);
+        InstanceHistory[] h = histories.get(spec.name());
+        Map<Integer, Integer> restarts = new HashMap<>();
+        Map<Integer, List<String>> lines = new HashMap<>();
+        long windowStart = now.toEpochMilli() - spec.crashLoop().window().toMillis();
+        for (InstanceStatus st : statuses) {
+            if (st.instance() >= h.length) {
+                continue;
+            }
+            int n = h[st.instance()].update(st, now.toEpochMilli(), windowStart);
+            restarts.put(st.instance(), n);
+            boolean failing = n > 0 || st.state() == ManagerState.FATAL || st.state() == ManagerState.BACKOFF
+                    || st.state() == ManagerState.EXITED || st.state() == ManagerState.STARTING;
+            if (failing && error == null) {
+                try {
+                    lines.put(st.instance(), driver(spec).tail(spec, st.instance(), 20));
+                } catch (DriverException e) {
+                    lines.put(st.instance(), List.of("(output not readable: " + e.getMessage() + ")"));
+                }
+            }
+        }
+        return new Observation(spec, statuses, error, error == null ? drift.getOrDefault(spec.name(), List.of())
+                : List.of(), restarts, lines);
+    }
+
+    private static final Set<FindingCode> INCONSISTENT = Set.of(FindingCode.PROCESS_GONE, FindingCode.PROCESS_DEFUNCT,
+            FindingCode.UNEXPECTED_PROCESS, FindingCode.PIDFILE_MISMATCH);
+
+    private ServiceState state(Observation o, List<Finding> findings, HostScan scan, Set<Integer> pids) {
+        ServiceSpec spec = o.spec();
+        Map<Integer, ProcessSample> byPid = new HashMap<>();
+        for (ProcessSample p : scan.processes().values()) {
+            byPid.put(p.pid(), p);
+        }
+        List<InstanceView> views = new ArrayList<>();
+        for (InstanceStatus st : o.statuses()) {
+            if (st.instance() >= spec.instances()) {
+                continue;
+            }
+            ProcessSample p = st.pid() > 0 ? byPid.get(st.pid()) : null;
+            if (p != null) {
+                pids.add(p.pid());
+            }
+            boolean consistent = findings.stream()
+                    .noneMatch(f -> f.instance() == st.instance() && INCONSISTENT.contains(f.code()));
+            views.add(new InstanceView(st, p, spec.portsOf(st.instance()),
+                    Doctor.boundPorts(spec, st.instance(), st.pid(), scan), consistent));
+        }
+        return new ServiceState(spec.name(), spec.driver().configName(), spec.version(), spec.instances(), views,
+                findings, o.managerError());
+    }
+
+    /** One FINDING event when a finding appears; again only after it cleared. */
+    private void announceNewFindings(ServicesReport report) {
+        Set<String> now = new HashSet<>();
+        for (ServiceState s : report.services()) {
+            for (Finding f : s.findings()) {
+                String key = f.key();
+                now.add(key);
+                if (!openFindings.contains(key)) {
+                    Map<String, String> attrs = new LinkedHashMap<>();
+                    attrs.put("code", f.code().name());
+                    attrs.put("severity", f.severity().name());
+                    for (int i = 0; i < f.evidence().size(); i++) {
+                        attrs.put("evidence." + i + "." + f.evidence().get(i).label(), f.evidence().get(i).value());
+                    }
+                    events.accept(new ServiceEvent(report.takenAtMillis(), f.service(), f.instance(),
+                            ServiceEvent.Kind.FINDING, f.code() + ": " + f.summary(), attrs));
+                }
+            }
+        }
+        openFindings.clear();
+        openFindings.addAll(now);
+    }
+
+    // ---- pre-flight -------------------------------------------------------------------------
+
+    /**
+     * The pre-flight of a start of {@code spec}'s instance {@code instance}: null to go on, or
+     * the reason to refuse. With remedies {@code auto} the safe remedies are applied first.
+     */
+    String preflight(ServiceSpec spec, int instance) {
+        HostScan scan = scans.get();
+        if (scan == null) {
+            return null; // nothing known yet: the first scan runs before any start in practice
+        }
+        Observation o = new Observation(spec, lastStatuses.getOrDefault(spec.name(), List.of()), null, List.of(),
+                Map.of(), Map.of());
+        List<Finding> blocking = doctor.preflight(o, scan, clock.instant(), instance);
+        if (blocking.isEmpty()) {
+            return null;
+        }
+        List<String> unresolved = new ArrayList<>();
+        for (Finding f : blocking) {
+            if (spec.remedies() == RemedyPolicy.AUTO && f.remedy().automatic()) {
+                Remedies.Outcome out = remedies.apply(spec, f);
+                reportRemedy(spec, out);
+                if (out.succeeded()) {
+                    continue;
+                }
+                unresolved.add(f.code() + ": " + f.summary() + " (remedy failed: " + out.action() + ")");
+            } else {
+                unresolved.add(f.code() + ": " + f.summary());
+            }
+        }
+        if (unresolved.isEmpty()) {
+            return null;
+        }
+        return "pre-flight refused the start of " + spec.name() + "#" + instance + ": " + String.join("; ", unresolved)
+                + (spec.remedies() == RemedyPolicy.REFUSE ? " (remedies: refuse; run fleetkeeper doctor --fix, or set "
+                + "remedies: auto)" : "");
+    }
+
+    private void reportRemedy(ServiceSpec spec, Remedies.Outcome out) {
+        Map<String, String> attrs = new LinkedHashMap<>();
+        attrs.put("code", out.finding().code().name());
+        attrs.put("succeeded", Boolean.toString(out.succeeded()));
+        for (int i = 0; i < out.before().size(); i++) {
+            attrs.put("before." + i + "." + out.before().get(i).label(), out.before().get(i).value());
+        }
+        for (int i = 0; i < out.after().size(); i++) {
+            attrs.put("after." + i + "." + out.after().get(i).label(), out.after().get(i).value());
+        }
+        events.accept(new ServiceEvent(clock.millis(), spec.name(), out.finding().instance(),
+                ServiceEvent.Kind.REMEDY_APPLIED, out.action(), attrs));
+        log.info("Service '{}': remedy for {}: {}", spec.name(), out.finding().code(), out.action());
+    }
+
+    // ---- commands ---------------------------------------------------------------------------
+
+    /** Carries out {@code command} on the ops thread. */
+    public CompletableFuture<CommandResult> execute(ServiceCommand command) {
+        CompletableFuture<CommandResult> done = new CompletableFuture<>();
+        ExecutorService e = ops;
+        if (e == null) {
+            done.complete(CommandResult.failed("the service manager is not running"));
+            return done;
+        }
+        try {
+            e.execute(() -> {
+                try {
+                    done.complete(run(command));
+                } catch (RuntimeException | Error t) {
+                    failures.incrementAndGet();
+                    log.error("Service command {} failed", command, t);
+                    done.complete(CommandResult.failed(command + " failed: " + t));
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            done.complete(CommandResult.failed("the agent is shutting down"));
+        }
+        return done;
+    }
+
+    private CommandResult run(ServiceCommand command) {
+        if (command instanceof ServiceCommand.Doctor d) {
+            return doctor(d);
+        }
+        if (command instanceof ServiceCommand.Restart r) {
+            return restart(r);
+        }
+        return tail((ServiceCommand.Tail) command);
+    }
+
+    private String unknownService(String name) {
+        List<String> known = declarations.stream().map(ServiceDeclaration::name).toList();
+        return "no service '" + name + "' on this host (declared: "
+                + (known.isEmpty() ? "none" : String.join(", ", known)) + ")";
+    }
+
+    private CommandResult doctor(ServiceCommand.Doctor cmd) {
+        List<ServiceDeclaration> chosen = declarations.stream()
+                .filter(d -> cmd.service().isEmpty() || d.name().equals(cmd.service())).toList();
+        if (chosen.isEmpty() && !cmd.service().isEmpty()) {
+            return CommandResult.rejected(unknownService(cmd.service()));
+        }
+        HostScan scan = scans.get();
+        if (scan == null) {
+            return CommandResult.failed("no scan of /proc yet; try again in a second");
+        }
+        List<Finding> findings = diagnose(chosen, scan);
+        List<Remedies.Outcome> applied = new ArrayList<>();
+        List<Finding> remaining = findings;
+        if (cmd.fix()) {
+            for (Finding f : findings) {
+                if (f.remedy().automatic()) {
+                    ServiceSpec spec = specs.get(f.service());
+                    Remedies.Outcome out = remedies.apply(spec, f);
+                    reportRemedy(spec, out);
+                    applied.add(out);
+                }
+            }
+            if (!applied.isEmpty()) {
+                remaining = diagnose(chosen, freshScan(clock.millis()));
+            }
+        }
+        List<String> names = chosen.stream().map(ServiceDeclaration::name).toList();
+        String message = findings.isEmpty() ? "no findings on " + names.size() + " service(s)"
+                : findings.size() + " finding(s)" + (cmd.fix() ? ", " + applied.stream().filter(Remedies.Outcome::succeeded)
+                .count() + " remedied, " + remaining.size() + " left" : "");
+        return new CommandResult(CommandResult.Status.SUCCEEDED, message,
+                new CommandResult.DoctorResult(names, findings, applied, remaining), null);
+    }
+
+    private List<Finding> diagnose(List<ServiceDeclaration> chosen, HostScan scan) {
+        Instant now = clock.instant();
+        List<Finding> out = new ArrayList<>();
+        for (ServiceDeclaration d : chosen) {
+            if (!d.isValid()) {
+                out.add(Doctor.invalidSpec(d.name(), d.error()));
+                continue;
+            }
+            out.addAll(doctor.diagnose(observe(d.spec(), now, true), scan, now));
+        }
+        return out;
+    }
+
+    /** A scan taken after {@code afterMillis}, waiting up to three scan intervals; else the newest. */
+    private HostScan freshScan(long afterMillis) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        HostScan s = scans.get();
+        while (s.takenAtMillis() <= afterMillis && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            s = scans.get();
+        }
+        return s;
+    }
+
+    private CommandResult restart(ServiceCommand.Restart cmd) {
+        ServiceSpec spec = specs.get(cmd.service());
+        if (spec == null) {
+            return CommandResult.rejected(unknownService(cmd.service()));
+        }
+        if (cmd.instance() < -1 || cmd.instance() >= spec.instances()) {
+            return CommandResult.rejected("service '" + spec.name() + "' has no instance " + cmd.instance() + " (it has "
+                    + spec.instances() + ": 0 to " + (spec.instances() - 1) + ")");
+        }
+        List<Integer> which = new ArrayList<>();
+        if (cmd.instance() == -1) {
+            for (int i = 0; i < spec.instances(); i++) {
+                which.add(i);
+            }
+        } else {
+            which.add(cmd.instance());
+        }
+        List<String> done = new ArrayList<>();
+        for (int i : which) {
+            try {
+                ServiceDriver d = driver(spec);
+                int before = pidOf(d.status(spec), i);
+                d.restart(spec, i);
+                int after = pidOf(d.status(spec), i);
+                done.add(spec.name() + "#" + i + " (pid " + (before > 0 ? before : "-") + " -> " + (after > 0 ? after : "-") + ")");
+            } catch (DriverException e) {
+                String ok = done.isEmpty() ? "" : " (restarted before it: " + String.join(", ", done) + ")";
+                return CommandResult.failed("restart of " + spec.name() + "#" + i + " failed: " + e.getMessage() + ok);
+            }
+        }
+        return new CommandResult(CommandResult.Status.SUCCEEDED, "restarted " + String.join(", ", done), null, null);
+    }
+
+    private static int pidOf(List<InstanceStatus> statuses, int instance) {
+        return statuses.stream().filter(s -> s.instance() == instance).mapToInt(InstanceStatus::pid).findFirst().orElse(0);
+    }
+
+    private CommandResult tail(ServiceCommand.Tail cmd) {
+        ServiceSpec spec = specs.get(cmd.service());
+        if (spec == null) {
+            return CommandResult.rejected(unknownService(cmd.service()));
+        }
+        if (cmd.instance() < 0 || cmd.instance() >= spec.instances()) {
+            return CommandResult.rejected("service '" + spec.name() + "' has no instance " + cmd.instance());
+        }
+        int n = Math.max(1, Math.min(MAX_TAIL_LINES, cmd.lines()));
+        try {
+            List<String> lines = driver(spec).tail(spec, cmd.instance(), n);
+            return new CommandResult(CommandResult.Status.SUCCEEDED, lines.size() + " line(s) of " + spec.name() + "#"
+                    + cmd.instance(), null, lines);
+        } catch (DriverException e) {
+            return CommandResult.failed("cannot read the output of " + spec.name() + "#" + cmd.instance() + ": "
+                    + e.getMessage());
+        }
+    }
+
+    // ---- lifecycle --------------------------------------------------------------------------
+
+    /** Stops reconciling and closes the drivers. Built-in instances keep running, to be adopted. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (loop == null) {
+            return;
+        }
+        task.cancel(false);
+        loop.shutdownNow();
+        ops.shutdownNow();
+        try {
+            loop.awaitTermination(5, TimeUnit.SECONDS);
+            ops.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (ServiceDriver d : drivers.values()) {
+            try {
+                d.close();
+            } catch (RuntimeException e) {
+                log.warn("Closing a {} driver failed", d.kind().configName(), e);
+            }
+        }
+    }
+
+    /** Restarts seen of one instance, from its manager's counter or, without one, from pid changes. */
+    private static final class InstanceHistory {
+        private int lastPid;
+        private int lastRestarts = -1;
+        private final ArrayDeque<Long> restarts = new ArrayDeque<>();
+
+        /** Records what {@code st} shows and returns the restarts since {@code windowStart}. */
+        synchronized int update(InstanceStatus st, long now, long windowStart) {
+            if (st.restarts() >= 0) {
+                if (lastRestarts >= 0 && st.restarts() > lastRestarts) {
+                    for (int k = 0; k < Math.min(100, st.restarts() - lastRestarts); k++) {
+                        restarts.addLast(now);
+                    }
+                }
+                lastRestarts = st.restarts();
+            } else if (lastPid > 0 && st.pid() > 0 && st.pid() != lastPid) {
+                restarts.addLast(now);
+            }
+            if (st.pid() > 0) {
+                lastPid = st.pid();
+            }
+            while (!restarts.isEmpty() && restarts.peekFirst() < windowStart) {
+                restarts.removeFirst();
+            }
+            while (restarts.size() > 1000) {
+                restarts.removeFirst();
+            }
+            return restarts.size();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ServiceManager" + specs.keySet().stream().collect(Collectors.joining(", ", "[", "]"));
+    }
+}

@@ -1,0 +1,28 @@
+package dev.fleetkeeper.agent.manage;
+
+import dev.fleetkeeper.agent.doctor.Finding;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One declared service as of a reconciliation: its instances side by side with /proc, and what
+ * is wrong. Immutable.
+ *
+ * @param name          the service
+ * @param driver        "builtin", "supervisor", "pm2", or "" for an invalid declaration
+ * @param version       the spec's version label
+ * @param declared      declared instances (0 for an invalid declaration)
+ * @param instances     one view per instance
+ * @param findings      current findings
+ * @param managerError  why the manager could not be asked, null if it answered
+ */
+public record ServiceState(String name, String driver, String version, int declared, List<InstanceView> instances,
+                           List<Finding> findings, String managerError) {
+    public ServiceState {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(driver, "driver");
+        Objects.requireNonNull(version, "version");
+        instances = List.copyOf(instances);
+        findings = List.copyOf(findings);
+    }
+}
