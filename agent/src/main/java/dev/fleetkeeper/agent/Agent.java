@@ -2,7 +2,12 @@ package dev.fleetkeeper.agent;
 
 import dev.fleetkeeper.agent.action.AppliedActions;
 import dev.fleetkeeper.agent.config.AgentConfig;
+import dev.fleetkeeper.agent.doctor.HostFacts;
 import dev.fleetkeeper.agent.identity.HostIdentity;
+import dev.fleetkeeper.agent.manage.DriverFactory;
+import dev.fleetkeeper.agent.manage.ServiceManager;
+import dev.fleetkeeper.agent.manage.StandardDrivers;
+import dev.fleetkeeper.agent.service.ServiceEvent;
 import dev.fleetkeeper.agent.telemetry.HostScan;
 import dev.fleetkeeper.agent.telemetry.ProcScanner;
 import dev.fleetkeeper.agent.transport.Backoff;
@@ -10,6 +15,7 @@ import dev.fleetkeeper.agent.transport.ControllerLink;
 import dev.fleetkeeper.agent.transport.LinkIdentity;
 import dev.fleetkeeper.agent.transport.LinkListener;
 import dev.fleetkeeper.agent.transport.Sampling;
+import dev.fleetkeeper.agent.transport.ServiceProtoMapper;
 import io.grpc.Channel;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,8 +31,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The agent: scans {@code /proc} on a schedule and streams the result to the controller
- * through a {@link ControllerLink}. Everything runs on one named loop thread
- * ({@code fleetkeeper-agent-loop}), so its parts need no locks.
+ * through a {@link ControllerLink}; runs the declared services through a
+ * {@link ServiceManager} (which has its own threads) when the config declares any. Scanning and
+ * the link run on one named loop thread ({@code fleetkeeper-agent-loop}), so their parts need
+ * no locks.
  *
  * <p>Lifecycle: {@link #start()} once, {@link #close()} (idempotent). Does not own the
  * {@link Channel} it is given.
@@ -41,6 +49,9 @@ public final class Agent implements AutoCloseable {
     private final String target;
     private final InstantSource clock;
     private final Path machineIdFile;
+    private final DriverFactory drivers;
+    private ServiceManager services;
+    private final AtomicLong eventIds = new AtomicLong();
 
     private ScheduledExecutorService loop;
     private ProcScanner scanner;
@@ -53,17 +64,19 @@ public final class Agent implements AutoCloseable {
     private boolean closed;
 
     public Agent(AgentConfig config, Channel channel, Runnable resetConnectBackoff, InstantSource clock) {
-        this(config, channel, resetConnectBackoff, clock, Path.of("/etc/machine-id"));
+        this(config, channel, resetConnectBackoff, clock, Path.of("/etc/machine-id"),
+                new StandardDrivers(config.stateDir(), config.procRoot(), clock));
     }
 
     Agent(AgentConfig config, Channel channel, Runnable resetConnectBackoff, InstantSource clock,
-          Path machineIdFile) {
+          Path machineIdFile, DriverFactory drivers) {
         this.config = config;
         this.channel = channel;
         this.resetConnectBackoff = resetConnectBackoff;
         this.target = config.controller();
         this.clock = clock;
         this.machineIdFile = machineIdFile;
+        this.drivers = drivers;
     }
 
     /** Version of this agent build ("dev" when not run from a packaged jar). */
@@ -106,11 +119,23 @@ public final class Agent implements AutoCloseable {
                         // The link reconnects by itself; scanning goes on.
                     }
                 });
+        if (!config.services().isEmpty()) {
+            long agentStart = clock.millis();
+            ServiceEvent.Sink sink = e -> link.enqueueEventFromAnyThread(
+                    ServiceProtoMapper.event(e, "svc-" + agentStart + "-" + eventIds.incrementAndGet()));
+            services = new ServiceManager(config.services(), drivers, new HostFacts(config.procRoot()),
+                    this::lastScan, clock, config.reconcileInterval(), hostId, sink, link::publishServices);
+            scanner.setDetailEveryScan(services::isManaged);
+            link.setCommandHandler(services::execute);
+        }
         log.info("Fleetkeeper agent {} starting as host {}: {}", version(), hostId, config.describe());
         loop.execute(guarded("first scan", () -> {
             scheduleScans(config.scanInterval());
             link.start();
         }));
+        if (services != null) {
+            services.start();
+        }
     }
 
     public String hostId() {
@@ -120,6 +145,11 @@ public final class Agent implements AutoCloseable {
     /** The newest scan, or null before the first one. Any thread. */
     public HostScan lastScan() {
         return lastScan;
+    }
+
+    /** The service manager, or null when the config declares no services. */
+    public ServiceManager services() {
+        return services;
     }
 
     /** The link, for tests and the bench. */
@@ -166,6 +196,10 @@ public final class Agent implements AutoCloseable {
             return;
         }
         closed = true;
+        if (services != null) {
+            // First: its commands and events go through the link.
+            services.close();
+        }
         link.close();
         loop.shutdownNow();
         try {

@@ -221,6 +221,16 @@ public final class ServiceManager implements AutoCloseable {
     }
 
     private void applyAll() {
+        // Pre-flight needs a scan: wait for the first one (the agent scans at once on start).
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (scans.get() == null && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
         for (ServiceSpec spec : specs.values()) {
             try {
                 ServiceDriver d = driver(spec);

@@ -1,0 +1,49 @@
+package dev.fleetkeeper.agent.manage;
+
+import dev.fleetkeeper.agent.service.PreStartCheck;
+import dev.fleetkeeper.agent.service.ServiceDriver;
+import dev.fleetkeeper.agent.service.ServiceEvent;
+import dev.fleetkeeper.agent.service.ServiceSpec;
+import dev.fleetkeeper.agent.service.pm2.Pm2Driver;
+import java.nio.file.Path;
+import java.time.InstantSource;
+
+/**
+ * The drivers the agent ships: one built-in supervisor, one driver per supervisord endpoint
+ * (its URL), one PM2 driver (which talks to each spec's PM2 home).
+ */
+public final class StandardDrivers implements DriverFactory {
+
+    private final Path stateDir;
+    private final Path procRoot;
+    private final InstantSource clock;
+
+    public StandardDrivers(Path stateDir, Path procRoot, InstantSource clock) {
+        this.stateDir = stateDir;
+        this.procRoot = procRoot;
+        this.clock = clock;
+    }
+
+    @Override
+    public String endpointOf(ServiceSpec spec) {
+        switch (spec.driver()) {
+            case SUPERVISOR:
+                return "supervisor " + spec.supervisor().url();
+            case PM2:
+                return "pm2";
+            default:
+                return "builtin";
+        }
+    }
+
+    @Override
+    public ServiceDriver create(ServiceSpec spec, PreStartCheck check, ServiceEvent.Sink events) {
+        switch (spec.driver()) {
+            case PM2:
+                return new Pm2Driver(stateDir, check, events);
+            default:
+                throw new dev.fleetkeeper.agent.service.DriverException("driver '" + spec.driver().configName()
+                        + "' is not available in this build (" + procRoot + ", " + clock + ")");
+        }
+    }
+}
