@@ -389,7 +389,8 @@ public final class BuiltinDriver implements ServiceDriver {
         final String service;
         final int index;
         final Path recordFile;
-        ServiceSpec spec;
+        /** Written under the monitor; volatile so that log rotation reads it without taking the monitor. */
+        volatile ServiceSpec spec;
         ManagerState state = ManagerState.STOPPED;
         /** The current run's child; null when not running or adopted (not our child). */
         Process process;
@@ -994,10 +995,7 @@ public final class BuiltinDriver implements ServiceDriver {
         try {
             for (Map<Integer, Instance> byIndex : services.values()) {
                 for (Instance in : byIndex.values()) {
-                    ServiceSpec spec;
-                    synchronized (in) {
-                        spec = in.spec;
-                    }
+                    ServiceSpec spec = in.spec;
                     OutputLog output = new OutputLog(logDir(spec), spec.name(), in.index);
                     output.rotateIfLarger(spec.logs().maxBytes(), spec.logs().keep());
                 }

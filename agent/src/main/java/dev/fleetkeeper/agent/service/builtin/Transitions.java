@@ -18,18 +18,15 @@ import java.util.Set;
  * The allowed state changes of one built-in instance. Stateless and thread-safe.
  *
  * <pre>
- *              start                 up 1 s
- *   STOPPED ----------&gt; STARTING ----------&gt; RUNNING
- *    ^  |  adopt                  \            /  |
- *    |  +-----------------------------------&gt;+   | stop
- *    |                    exits: \          / exits
- *    |                            v        v      v
- *    |          policy: stay -&gt; EXITED   BACKOFF  STOPPING
- *    |                                     | timer   |
- *    |                       start again  v         |
- *    |        BACKOFF/EXITED/FATAL -----&gt; STARTING  |
- *    +----------------------------------------------+
- *   FATAL: a start failed, pre-flight refused it, or a crash loop; left by start or stop.
+ *            start             after 1 s
+ *  STOPPED --------&gt; STARTING ---------&gt; RUNNING      (adoption: STOPPED -&gt; RUNNING)
+ *     ^                  |                  |
+ *     |                  +--- exits --------+--- stop ---&gt; STOPPING --&gt; STOPPED
+ *     |                  v                                   (SIGKILL failed: -&gt; RUNNING)
+ *     |       EXITED (policy: stay down)
+ *     |       BACKOFF (restart timer) ---- timer: start ---&gt; STARTING
+ *     |       FATAL (crash loop, start refused or failed)
+ *     +------ stop: EXITED, BACKOFF, FATAL -&gt; STOPPED;  start: EXITED, BACKOFF, FATAL -&gt; STARTING
  * </pre>
  */
 final class Transitions {
