@@ -80,6 +80,9 @@ public final class Doctor {
         if (o.managerError() != null) {
             out.add(unreachable(spec, o.managerError()));
         }
+        for (int i = 0; i < spec.instances(); i++) {
+            portsOf(c, i, out);
+        }
         for (InstanceStatus st : o.statuses()) {
             if (st.instance() >= spec.instances()) {
                 continue;
@@ -88,7 +91,6 @@ public final class Doctor {
             stuckOrLooping(c, st, out);
         }
         for (int i = 0; i < spec.instances(); i++) {
-            portsOf(c, i, out);
             pidfileOf(c, i, out);
         }
         zombies(c, out);
@@ -124,6 +126,8 @@ public final class Doctor {
         final Instant now;
         final Map<Integer, ProcessSample> byPid = new HashMap<>();
         final Map<Integer, List<ProcessSample>> children = new HashMap<>();
+        /** Processes already reported as holding a port (not reported again as leftovers). */
+        final Set<Integer> reportedHolders = new HashSet<>();
         /** Pids of each instance's current tree (the manager's pid and its descendants). */
         final Map<Integer, Set<Integer>> currentTrees = new HashMap<>();
 
@@ -202,7 +206,8 @@ public final class Doctor {
             }
         } else if (!st.state().claimsProcess()) {
             for (ProcessSample p : c.scan.processes().values()) {
-                if (p.state() == ProcState.ZOMBIE || c.currentInstanceOf(p.pid()) >= 0 || !c.isMember(p)) {
+                if (p.state() == ProcState.ZOMBIE || c.currentInstanceOf(p.pid()) >= 0
+                        || c.reportedHolders.contains(p.pid()) || !c.isMember(p)) {
                     continue;
                 }
                 Map<String, String> m = facts.markers(p.id());
@@ -356,6 +361,7 @@ public final class Doctor {
             }
             for (ProcessSample h : holders) {
                 out.add(portHeld(c, i, port, h));
+                c.reportedHolders.add(h.pid());
             }
         }
     }

@@ -396,10 +396,12 @@ public final class ServiceManager implements AutoCloseable {
      * the reason to refuse. With remedies {@code auto} the safe remedies are applied first.
      */
     String preflight(ServiceSpec spec, int instance) {
-        HostScan scan = scans.get();
-        if (scan == null) {
+        if (scans.get() == null) {
             return null; // nothing known yet: the first scan runs before any start in practice
         }
+        // A scan taken after this moment: a port bound a moment ago must not be missed. Costs at
+        // most one scan interval per start.
+        HostScan scan = freshScan(clock.millis());
         Observation o = new Observation(spec, lastStatuses.getOrDefault(spec.name(), List.of()), null, List.of(),
                 Map.of(), Map.of());
         List<Finding> blocking = doctor.preflight(o, scan, clock.instant(), instance);

@@ -4,6 +4,7 @@ import dev.fleetkeeper.agent.service.PreStartCheck;
 import dev.fleetkeeper.agent.service.ServiceDriver;
 import dev.fleetkeeper.agent.service.ServiceEvent;
 import dev.fleetkeeper.agent.service.ServiceSpec;
+import dev.fleetkeeper.agent.service.builtin.BuiltinDriver;
 import dev.fleetkeeper.agent.service.pm2.Pm2Driver;
 import java.nio.file.Path;
 import java.time.InstantSource;
@@ -41,6 +42,8 @@ public final class StandardDrivers implements DriverFactory {
         switch (spec.driver()) {
             case PM2:
                 return new Pm2Driver(stateDir, check, events);
+            case BUILTIN:
+                return new BuiltinDriver(stateDir, procRoot, clock, check, events);
             default:
                 throw new dev.fleetkeeper.agent.service.DriverException("driver '" + spec.driver().configName()
                         + "' is not available in this build (" + procRoot + ", " + clock + ")");

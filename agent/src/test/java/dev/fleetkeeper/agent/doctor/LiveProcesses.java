@@ -33,7 +33,7 @@ final class LiveProcesses {
 
     /** Starts python3 running {@code script} with extra {@code env}. */
     Process python(String script, Map<String, String> env) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder("python3", "-c", script)
+        ProcessBuilder pb = new ProcessBuilder("/usr/bin/python3", "-c", script)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.INHERIT);
         pb.environment().putAll(env);
