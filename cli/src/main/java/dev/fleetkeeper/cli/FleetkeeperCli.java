@@ -1,10 +1,14 @@
 package dev.fleetkeeper.cli;
 
 import dev.fleetkeeper.cli.bench.BenchCommand;
+import dev.fleetkeeper.cli.command.DoctorCommand;
 import dev.fleetkeeper.cli.command.EventsCommand;
 import dev.fleetkeeper.cli.command.HostsCommand;
+import dev.fleetkeeper.cli.command.LogsCommand;
 import dev.fleetkeeper.cli.command.PortsCommand;
 import dev.fleetkeeper.cli.command.PsCommand;
+import dev.fleetkeeper.cli.command.RestartCommand;
+import dev.fleetkeeper.cli.command.ServicesCommand;
 import dev.fleetkeeper.cli.command.TopCommand;
 import dev.fleetkeeper.cli.dev.DevCommand;
 import dev.fleetkeeper.cli.output.TimeFormat;
@@ -32,13 +36,18 @@ import picocli.CommandLine.Spec;
         name = "fleetkeeper",
         mixinStandardHelpOptions = true,
         versionProvider = FleetkeeperCli.Version.class,
-        description = "Look at the processes, ports and events of a Fleetkeeper fleet.",
+        description = "Look at the processes, ports, services and events of a Fleetkeeper fleet;"
+                + " diagnose, repair and restart services through their hosts' agents.",
         subcommands = {
             HostsCommand.class,
             PsCommand.class,
             PortsCommand.class,
             TopCommand.class,
             EventsCommand.class,
+            ServicesCommand.class,
+            DoctorCommand.class,
+            RestartCommand.class,
+            LogsCommand.class,
             DevCommand.class,
             BenchCommand.class,
             CommandLine.HelpCommand.class
@@ -50,8 +59,11 @@ import picocli.CommandLine.Spec;
             "field present, enums as names and 64-bit integers as strings.",
             "events --follow --json prints one Event per line.",
             "",
-            "Exit status: 0 done; 1 the controller reported an error (e.g. unknown host);",
-            "2 bad command line, or the controller could not be reached."
+            "Exit status: 0 done; 1 the controller reported an error (e.g. unknown host,",
+            "host offline, the agent refused or did not answer), or doctor found something",
+            "that remains; 2 bad command line, or the controller could not be reached.",
+            "doctor, restart and logs wait for the host's agent: 2m (doctor), 5m (doctor",
+            "--fix, restart), 30s (logs) unless --timeout says otherwise."
         })
 public final class FleetkeeperCli implements Callable<Integer> {
     private final CliEnvironment environment;
@@ -122,15 +134,26 @@ public final class FleetkeeperCli implements Callable<Integer> {
 
     /** The deadline of each call: {@code --timeout} after the subcommand, else before, else 10 s. */
     public Duration timeout(ConnectionOptions local) {
+        return timeout(local, ConnectionOptions.DEFAULT_TIMEOUT);
+    }
+
+    /** {@code --timeout} after the subcommand, else before, else {@code otherwise}. */
+    public Duration timeout(ConnectionOptions local, Duration otherwise) {
         if (local != null && local.timeout != null) {
             return local.timeout;
         }
-        return connection.timeout != null ? connection.timeout : ConnectionOptions.DEFAULT_TIMEOUT;
+        return connection.timeout != null ? connection.timeout : otherwise;
     }
 
     /** A client of the controller named by the options; the caller closes it. */
     public AdminClient connect(ConnectionOptions local) {
-        return AdminClient.connect(controllerAddress(local), timeout(local), "fleetkeeper-cli/" + Version.version());
+        return connect(local, ConnectionOptions.DEFAULT_TIMEOUT);
+    }
+
+    /** A client whose calls wait {@code --timeout}, else {@code otherwise} (commands that wait for an agent). */
+    public AdminClient connect(ConnectionOptions local, Duration otherwise) {
+        return AdminClient.connect(controllerAddress(local), timeout(local, otherwise),
+                "fleetkeeper-cli/" + Version.version());
     }
 
     /** {@code --version}: the version Maven recorded in the jar, and the JVM running it. */

@@ -1,7 +1,27 @@
 package dev.fleetkeeper.cli;
 
+import dev.fleetkeeper.proto.v1.ActionOutcome;
+import dev.fleetkeeper.proto.v1.ActionStatus;
 import dev.fleetkeeper.proto.v1.AdminServiceGrpc;
+import dev.fleetkeeper.proto.v1.DoctorReport;
+import dev.fleetkeeper.proto.v1.DoctorRequest;
+import dev.fleetkeeper.proto.v1.DoctorResponse;
 import dev.fleetkeeper.proto.v1.Event;
+import dev.fleetkeeper.proto.v1.Evidence;
+import dev.fleetkeeper.proto.v1.Finding;
+import dev.fleetkeeper.proto.v1.HostServices;
+import dev.fleetkeeper.proto.v1.InstanceView;
+import dev.fleetkeeper.proto.v1.ListServicesRequest;
+import dev.fleetkeeper.proto.v1.ListServicesResponse;
+import dev.fleetkeeper.proto.v1.LogTail;
+import dev.fleetkeeper.proto.v1.ManagerState;
+import dev.fleetkeeper.proto.v1.Remedy;
+import dev.fleetkeeper.proto.v1.RemedyOutcome;
+import dev.fleetkeeper.proto.v1.RestartServiceRequest;
+import dev.fleetkeeper.proto.v1.ServiceReport;
+import dev.fleetkeeper.proto.v1.ServiceStatus;
+import dev.fleetkeeper.proto.v1.TailLogsRequest;
+import dev.fleetkeeper.proto.v1.TailLogsResponse;
 import dev.fleetkeeper.proto.v1.EventType;
 import dev.fleetkeeper.proto.v1.GetHostRequest;
 import dev.fleetkeeper.proto.v1.HostStats;
@@ -132,6 +152,73 @@ public final class FakeController implements AutoCloseable {
                 .setSeverity(severity)
                 .setMessage(message)
                 .build();
+    }
+
+    // ---- services
+
+    public static final Finding PORT_HELD = Finding.newBuilder().setCode("PORT_HELD")
+            .setSeverity(Severity.SEVERITY_CRITICAL).setService("api").setInstance(0)
+            .setSummary("port 3000 is held by pid 4211, a process of an older release")
+            .setExplanation("The previous release's node process never exited; api#0 cannot bind until it does.")
+            .addEvidence(Evidence.newBuilder().setLabel("holder").setValue("4211 node /srv/app/releases/41/server.js"))
+            .addEvidence(Evidence.newBuilder().setLabel("started").setValue("2026-11-05 09:12:03 (before the deploy)"))
+            .setRemedy(Remedy.newBuilder().setAutomatic(true)
+                    .setDescription("stop pid 4211 (SIGTERM, then SIGKILL after 30s)").addCommands("kill -TERM 4211"))
+            .build();
+    public static final Finding PATH_NOT_WRITABLE = Finding.newBuilder().setCode("PATH_NOT_WRITABLE")
+            .setSeverity(Severity.SEVERITY_WARNING).setService("api").setInstance(-1)
+            .setSummary("www-data cannot write /srv/app/current/storage")
+            .setExplanation("The deploy left the directory owned by root.")
+            .addEvidence(Evidence.newBuilder().setLabel("path").setValue("/srv/app/current/storage root:root 0755"))
+            .setRemedy(Remedy.newBuilder().setAutomatic(false).setDescription("give the directory back to the service user")
+                    .addCommands("chown -R www-data:www-data /srv/app/current/storage"))
+            .build();
+    public static final Finding CRASH_LOOP = Finding.newBuilder().setCode("CRASH_LOOP")
+            .setSeverity(Severity.SEVERITY_CRITICAL).setService("worker").setInstance(0)
+            .setSummary("7 restarts in 5 minutes").build();
+
+    public static final ServiceReport WEB_SERVICES = ServiceReport.newBuilder().setTakenAtUnixMs(ago(4))
+            .addServices(ServiceStatus.newBuilder().setName("api").setDriver("supervisor").setInstancesDeclared(2)
+                    .addInstances(InstanceView.newBuilder().setIndex(0).setManagerState(ManagerState.MANAGER_STATE_RUNNING)
+                            .setManagerPid(2201).setRestarts(0).setProcess(NODE.getKey()).setProcState("S")
+                            .setRssBytes(432_013_312).addExpectedPorts(3000).setConsistent(false))
+                    .addInstances(InstanceView.newBuilder().setIndex(1).setManagerState(ManagerState.MANAGER_STATE_RUNNING)
+                            .setManagerPid(2202).setRestarts(1).setProcess(ProcessKey.newBuilder().setPid(2202))
+                            .setProcState("S").setRssBytes(398_458_880).addExpectedPorts(3001).addBoundPorts(3001)
+                            .setConsistent(true))
+                    .addFindings(PORT_HELD).addFindings(PATH_NOT_WRITABLE))
+            .addServices(ServiceStatus.newBuilder().setName("worker").setDriver("supervisor").setInstancesDeclared(1)
+                    .addInstances(InstanceView.newBuilder().setIndex(0).setManagerState(ManagerState.MANAGER_STATE_BACKOFF)
+                            .setRestarts(7).setExitCode(1).setConsistent(true))
+                    .addFindings(CRASH_LOOP))
+            .build();
+
+    public static final ServiceReport DB_SERVICES = ServiceReport.newBuilder().setTakenAtUnixMs(ago(300))
+            .addServices(ServiceStatus.newBuilder().setName("backup").setDriver("builtin").setInstancesDeclared(1)
+                    .addInstances(InstanceView.newBuilder().setIndex(0).setManagerState(ManagerState.MANAGER_STATE_RUNNING)
+                            .setManagerPid(900).setRestarts(-1).setProcess(ProcessKey.newBuilder().setPid(900))
+                            .setProcState("S").setRssBytes(20_971_520).setConsistent(true)))
+            .build();
+
+    public static final String ACTION_ID = "019a53f8d000-test-1";
+
+    private volatile DoctorRequest lastDoctor;
+    private volatile RestartServiceRequest lastRestart;
+    private volatile TailLogsRequest lastTailLogs;
+
+    /** The last Doctor request served. */
+    public DoctorRequest lastDoctor() {
+        return lastDoctor;
+    }
+
+    /** The last RestartService request served. */
+    public RestartServiceRequest lastRestart() {
+        return lastRestart;
+    }
+
+    /** The last TailLogs request served. */
+    public TailLogsRequest lastTailLogs() {
+        return lastTailLogs;
     }
 
     private final Server server;
@@ -309,6 +396,111 @@ public final class FakeController implements AutoCloseable {
                 socket.addOwners(owner.getKey());
             }
             return socket.build();
+        }
+
+        @Override
+        public void listServices(ListServicesRequest request, StreamObserver<ListServicesResponse> response) {
+            ListServicesResponse.Builder out = ListServicesResponse.newBuilder();
+            try {
+                for (HostSummary h : List.of(DB, WEB)) {
+                    if (request.getHost().isEmpty() || find(request.getHost()) == h) {
+                        out.addHosts(HostServices.newBuilder().setHostId(h.getHostId()).setHostname(h.getHostname())
+                                .setOnline(h.getOnline()).setReport(h == WEB ? WEB_SERVICES : DB_SERVICES));
+                    }
+                }
+            } catch (RuntimeException e) {
+                response.onError(e);
+                return;
+            }
+            response.onNext(out.build());
+            response.onCompleted();
+        }
+
+        /** Unknown host, or an offline one: the errors the controller gives before asking an agent. */
+        private boolean refused(String host, String verb, StreamObserver<?> response) {
+            HostSummary h;
+            try {
+                h = find(host);
+            } catch (RuntimeException e) {
+                response.onError(e);
+                return true;
+            }
+            if (!h.getOnline()) {
+                response.onError(Status.FAILED_PRECONDITION.withDescription("host " + h.getHostname()
+                        + " is offline (last seen 5m ago); the agent must be connected to " + verb).asRuntimeException());
+                return true;
+            }
+            return false;
+        }
+
+        private ActionOutcome outcome(ActionStatus status, String message) {
+            return ActionOutcome.newBuilder().setActionId(ACTION_ID).setHostId(WEB_ID).setStatus(status)
+                    .setMessage(message).build();
+        }
+
+        private ActionOutcome unknownService(String service) {
+            return outcome(ActionStatus.ACTION_STATUS_REJECTED,
+                    "no service '" + service + "' on this host (declared: api, worker)");
+        }
+
+        @Override
+        public void doctor(DoctorRequest request, StreamObserver<DoctorResponse> response) {
+            lastDoctor = request;
+            if (refused(request.getHost(), "run doctor", response)) {
+                return;
+            }
+            DoctorResponse.Builder out = DoctorResponse.newBuilder();
+            if (request.getService().equals("nope")) {
+                out.setOutcome(unknownService("nope"));
+            } else if (request.getService().equals("backup")) {
+                out.setOutcome(outcome(ActionStatus.ACTION_STATUS_SUCCEEDED, "no findings"))
+                        .setReport(DoctorReport.newBuilder().addServices("backup"));
+            } else {
+                DoctorReport.Builder report = DoctorReport.newBuilder().addServices("api").addFindings(PORT_HELD)
+                        .addFindings(PATH_NOT_WRITABLE);
+                if (request.getFix()) {
+                    report.addApplied(RemedyOutcome.newBuilder().setCode("PORT_HELD").setService("api").setInstance(0)
+                            .setAction("stopped pid 4211 (SIGTERM, exited after 120 ms)").setSucceeded(true)
+                            .addBefore(Evidence.newBuilder().setLabel("holder of :3000")
+                                    .setValue("4211 node /srv/app/releases/41/server.js"))
+                            .addAfter(Evidence.newBuilder().setLabel("holder of :3000").setValue("2201 node (api#0)")))
+                            .addRemaining(PATH_NOT_WRITABLE);
+                }
+                out.setOutcome(outcome(ActionStatus.ACTION_STATUS_SUCCEEDED, "2 findings")).setReport(report);
+            }
+            response.onNext(out.build());
+            response.onCompleted();
+        }
+
+        @Override
+        public void restartService(RestartServiceRequest request, StreamObserver<ActionOutcome> response) {
+            lastRestart = request;
+            if (refused(request.getHost(), "restart a service", response)) {
+                return;
+            }
+            response.onNext(request.getService().equals("api")
+                    ? outcome(ActionStatus.ACTION_STATUS_SUCCEEDED, "restarted api#0, api#1 (pre-flight passed)")
+                    : unknownService(request.getService()));
+            response.onCompleted();
+        }
+
+        @Override
+        public void tailLogs(TailLogsRequest request, StreamObserver<TailLogsResponse> response) {
+            lastTailLogs = request;
+            if (refused(request.getHost(), "read logs", response)) {
+                return;
+            }
+            if (!request.getService().equals("api")) {
+                response.onNext(TailLogsResponse.newBuilder().setOutcome(unknownService(request.getService())).build());
+            } else {
+                response.onNext(TailLogsResponse.newBuilder()
+                        .setOutcome(outcome(ActionStatus.ACTION_STATUS_SUCCEEDED, ""))
+                        .setLogs(LogTail.newBuilder().setService("api").setInstance(request.getInstance())
+                                .addLines("ERROR: Application Failed to Bind Port.")
+                                .addLines("FATAL: Cannot bind port 3000: Address already in use (bind:3000)"))
+                        .build());
+            }
+            response.onCompleted();
         }
 
         @Override

@@ -33,15 +33,18 @@ abstract class AdminCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the response as JSON (see 'fleetkeeper help').")
     boolean json;
 
+    /** The exit status once {@link #run} returns; a command sets it for an outcome that is not an error. */
+    int status = ExitCodes.OK;
+
     @Override
     public final Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         try {
             validate();
-            try (AdminClient client = cli.connect(connection)) {
+            try (AdminClient client = cli.connect(connection, defaultTimeout())) {
                 run(client, out);
             }
-            return ExitCodes.OK;
+            return status;
         } catch (CliException e) {
             out.flush();
             PrintWriter err = spec.commandLine().getErr();
@@ -51,6 +54,11 @@ abstract class AdminCommand implements Callable<Integer> {
         } finally {
             out.flush();
         }
+    }
+
+    /** How long calls wait without {@code --timeout}: longer for commands that wait for an agent. */
+    java.time.Duration defaultTimeout() {
+        return dev.fleetkeeper.cli.ConnectionOptions.DEFAULT_TIMEOUT;
     }
 
     /** Checks arguments picocli cannot; throws {@link #usage(String)} for a bad one. */

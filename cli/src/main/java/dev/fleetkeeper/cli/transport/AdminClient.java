@@ -2,7 +2,10 @@ package dev.fleetkeeper.cli.transport;
 
 import dev.fleetkeeper.cli.CliException;
 import dev.fleetkeeper.cli.ExitCodes;
+import dev.fleetkeeper.proto.v1.ActionOutcome;
 import dev.fleetkeeper.proto.v1.AdminServiceGrpc;
+import dev.fleetkeeper.proto.v1.DoctorRequest;
+import dev.fleetkeeper.proto.v1.DoctorResponse;
 import dev.fleetkeeper.proto.v1.Event;
 import dev.fleetkeeper.proto.v1.GetHostRequest;
 import dev.fleetkeeper.proto.v1.HostSummary;
@@ -14,6 +17,11 @@ import dev.fleetkeeper.proto.v1.ListPortsRequest;
 import dev.fleetkeeper.proto.v1.ListPortsResponse;
 import dev.fleetkeeper.proto.v1.ListProcessesRequest;
 import dev.fleetkeeper.proto.v1.ListProcessesResponse;
+import dev.fleetkeeper.proto.v1.ListServicesRequest;
+import dev.fleetkeeper.proto.v1.ListServicesResponse;
+import dev.fleetkeeper.proto.v1.RestartServiceRequest;
+import dev.fleetkeeper.proto.v1.TailLogsRequest;
+import dev.fleetkeeper.proto.v1.TailLogsResponse;
 import dev.fleetkeeper.proto.v1.TopMemoryRequest;
 import dev.fleetkeeper.proto.v1.TopMemoryResponse;
 import dev.fleetkeeper.proto.v1.WatchEventsRequest;
@@ -104,6 +112,26 @@ public final class AdminClient implements AutoCloseable {
         return unary(() -> withDeadline().listEvents(request));
     }
 
+    /** {@code ListServices}. */
+    public ListServicesResponse listServices(ListServicesRequest request) {
+        return unary(() -> withDeadline().listServices(request));
+    }
+
+    /** {@code Doctor}: the controller waits for the agent until shortly before this call's deadline. */
+    public DoctorResponse doctor(DoctorRequest request) {
+        return unary(() -> withDeadline().doctor(request));
+    }
+
+    /** {@code RestartService}. */
+    public ActionOutcome restartService(RestartServiceRequest request) {
+        return unary(() -> withDeadline().restartService(request));
+    }
+
+    /** {@code TailLogs}. */
+    public TailLogsResponse tailLogs(TailLogsRequest request) {
+        return unary(() -> withDeadline().tailLogs(request));
+    }
+
     /**
      * {@code WatchEvents}: hands each event to {@code sink} as it arrives, on the calling thread,
      * and returns when the controller ends the stream. No deadline: it runs until the process is
@@ -129,9 +157,17 @@ public final class AdminClient implements AutoCloseable {
     }
 
     private <T> T unary(Supplier<T> call) {
+        long start = System.nanoTime();
         try {
             return call.get();
         } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED
+                    && System.nanoTime() - start < timeout.toNanos()) {
+                // Before our own deadline: the controller's answer (an agent did not answer in
+                // time), whose message says what may still happen and where to look.
+                String description = e.getStatus().getDescription();
+                throw new CliException(ExitCodes.FAILED, description == null ? "the controller timed out" : description);
+            }
             throw translate(e);
         }
     }
@@ -157,6 +193,9 @@ public final class AdminClient implements AutoCloseable {
             case INVALID_ARGUMENT:
                 return new CliException(ExitCodes.USAGE_OR_UNREACHABLE,
                         "the controller rejected the request: " + description);
+            case FAILED_PRECONDITION:
+                return new CliException(ExitCodes.FAILED,
+                        description.isEmpty() ? "the controller refused: " + status.getCode() : description);
             case UNIMPLEMENTED:
                 return new CliException(ExitCodes.FAILED,
                         "the controller at " + address + " does not support this command (" + description

@@ -24,6 +24,14 @@ public interface AgentSession {
     /** The engine has consumed a message; the stream may deliver {@code n} more. */
     void requestMore(int n);
 
+    /**
+     * Sends an action to the agent. Actions are rare and small, so they are written even when
+     * the stream is not ready (gRPC buffers them); they are never dropped or merged.
+     *
+     * @return false if the stream has ended, so that the action was not sent
+     */
+    boolean sendAction(String actionId, long issuedAtMillis, AgentAction action);
+
     /** Ends the stream with {@code reason} (replaced by a newer one, storage failing). */
     void close(String reason);
 }

@@ -8,12 +8,14 @@ import dev.fleetkeeper.proto.v1.Delta;
 import dev.fleetkeeper.proto.v1.Event;
 import dev.fleetkeeper.proto.v1.EventType;
 import dev.fleetkeeper.proto.v1.Hello;
+import dev.fleetkeeper.proto.v1.ServiceReport;
 import dev.fleetkeeper.proto.v1.Severity;
 import dev.fleetkeeper.proto.v1.Snapshot;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -58,8 +60,9 @@ public final class FleetEngine implements AutoCloseable {
     private final Thread thread;
     private final ScheduledExecutorService timer;
     private final Counter taskFailures;
+    private final ActionDispatcher actions;
     /** Kinds of agent message, each with its counter, registered once. */
-    private enum MessageType { HELLO, SNAPSHOT, DELTA, HEARTBEAT, EVENT, ACTION_RESULT }
+    private enum MessageType { HELLO, SNAPSHOT, DELTA, HEARTBEAT, EVENT, ACTION_RESULT, SERVICES }
 
     private final java.util.EnumMap<MessageType, Counter> messages = new java.util.EnumMap<>(MessageType.class);
 
@@ -69,6 +72,7 @@ public final class FleetEngine implements AutoCloseable {
     private final FleetQueries queries = new FleetQueries(hosts, this::ensureLoaded);
     private StoreBatch batch;
     private List<StoreWriter.Ack> acks = new ArrayList<>();
+    private List<Runnable> afterCommit = new ArrayList<>();
     private long lastExpireMillis;
     private volatile boolean running;
     /** Set when the controller is stopping: streams end because we do, not because hosts went away. */
@@ -81,7 +85,8 @@ public final class FleetEngine implements AutoCloseable {
         this.settings = settings;
         this.clock = clock;
         this.writer = new StoreWriter(store, bus, clock, registry);
-        this.ev = new HostEvents(new java.security.SecureRandom().nextLong());
+        java.security.SecureRandom random = new java.security.SecureRandom();
+        this.ev = new HostEvents(random.nextLong());
         this.thread = new Thread(this::runLoop, "fleetkeeper-fleet");
         this.thread.setDaemon(true);
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -89,6 +94,7 @@ public final class FleetEngine implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.actions = new ActionDispatcher(timer, random.nextLong());
         for (MessageType t : MessageType.values()) {
             messages.put(t, Counter.builder("fleetkeeper.controller.ingest.messages")
                     .tag("type", t.name().toLowerCase(java.util.Locale.ROOT))
@@ -98,6 +104,8 @@ public final class FleetEngine implements AutoCloseable {
                 .description("Engine tasks that threw (each is logged)").register(registry);
         Gauge.builder("fleetkeeper.controller.hosts.online", this, e -> e.onlineCount)
                 .description("Hosts with an agent connected").register(registry);
+        Gauge.builder("fleetkeeper.controller.actions.waiting", actions, ActionDispatcher::waiting)
+                .description("Actions sent to agents that wait for their result").register(registry);
     }
 
     /** Loads the known hosts and starts the engine and writer threads. */
@@ -109,6 +117,12 @@ public final class FleetEngine implements AutoCloseable {
             view.lastHeardMillis = now;
             hosts.put(r.hostId(), view);
         }
+        store.serviceReports().forEach((hostId, report) -> {
+            HostView view = hosts.get(hostId);
+            if (view != null) {
+                view.services = report;
+            }
+        });
         lastExpireMillis = now;
         batch = store.newBatch();
         running = true;
@@ -152,6 +166,11 @@ public final class FleetEngine implements AutoCloseable {
 
     public void actionResult(AgentSession s, long seq, ActionResult result) {
         submit(s, seq, MessageType.ACTION_RESULT, () -> withView(s, v -> onActionResult(v, result)));
+    }
+
+    /** A new service report: replaces the host's previous one. */
+    public void services(AgentSession s, long seq, ServiceReport report) {
+        submit(s, seq, MessageType.SERVICES, () -> withView(s, v -> onServices(v, report)));
     }
 
     /** The session's stream ended (error, cancel or completion). */
@@ -289,6 +308,11 @@ public final class FleetEngine implements AutoCloseable {
         batch.appendEvent(b.build());
     }
 
+    private void onServices(HostView v, ServiceReport report) {
+        v.services = report;
+        batch.putServiceReport(v.hostId(), report);
+    }
+
     private void onActionResult(HostView v, ActionResult r) {
         // The agent resends a result until it is acknowledged: one id per action, so that the
         // store keeps the first copy only.
@@ -299,6 +323,42 @@ public final class FleetEngine implements AutoCloseable {
                 .putAttributes("action_id", r.getActionId())
                 .putAttributes("status", r.getStatus().name())
                 .build());
+        if (r.getActionId().isEmpty()) {
+            return;
+        }
+        // The output (doctor report, log lines) is kept with the result; the first copy wins.
+        batch.addActionResult(v.hostId(), r);
+        String hostId = v.hostId();
+        // Whoever waits for it hears once it is durable, like the agent's ack.
+        afterCommit.add(() -> actions.completed(hostId, r));
+    }
+
+    private void onSendAction(String ref, AgentAction action, Duration timeout, CompletableFuture<ActionReply> reply) {
+        HostView v = queries.resolve(ref);
+        long now = clock.millis();
+        String hostname = v.record.hostname();
+        if (v.session == null || !v.record.online()) {
+            throw new HostOfflineException(hostname, Math.max(v.record.lastSeenMillis(), v.lastHeardMillis), now,
+                    action.verb());
+        }
+        String id = actions.newId(now);
+        actions.register(id, v.hostId(), hostname, action, timeout).whenComplete((r, e) -> {
+            if (e != null) {
+                reply.completeExceptionally(e);
+            } else {
+                reply.complete(r);
+            }
+        });
+        if (!v.session.sendAction(id, now, action)) {
+            actions.abandon(id, new HostOfflineException(hostname, v.lastHeardMillis, now, action.verb()));
+            return;
+        }
+        batch.appendUniqueEvent(ev.base(v.hostId(), now, EventType.EVENT_TYPE_AGENT, Severity.SEVERITY_INFO,
+                "action " + id + " sent: " + action.describe())
+                .putAttributes("action_id", id)
+                .putAttributes("action", action.describe())
+                .build());
+        log.info("Sent action {} to {} ({}): {}", id, hostname, v.hostId(), action.describe());
     }
 
     private void onDisconnected(AgentSession s, String reason) {
@@ -456,12 +516,13 @@ public final class FleetEngine implements AutoCloseable {
     }
 
     private void flush() throws InterruptedException {
-        if (batch.isEmpty() && acks.isEmpty()) {
+        if (batch.isEmpty() && acks.isEmpty() && afterCommit.isEmpty()) {
             return;
         }
-        writer.submit(new StoreWriter.Unit(batch, acks));
+        writer.submit(new StoreWriter.Unit(batch, acks, afterCommit));
         batch = store.newBatch();
         acks = new ArrayList<>(Math.max(16, acks.size()));
+        afterCommit = new ArrayList<>();
     }
 
     // ---------------------------------------------------------------- queries (any thread)
@@ -489,6 +550,40 @@ public final class FleetEngine implements AutoCloseable {
     /** The processes with the most resident memory across online hosts. */
     public CompletableFuture<List<ProcessRow>> topMemory(int limit, Map<String, String> selector) {
         return call(() -> queries.topMemory(limit, selector));
+    }
+
+    /**
+     * Managed services as last reported: of one host (id or name) with {@code hostRef}, else of
+     * every host that has reported services; only the service named {@code service} unless "".
+     * Sorted by host name.
+     */
+    public CompletableFuture<List<HostServices>> services(String hostRef, String service) {
+        return call(() -> queries.services(hostRef, service));
+    }
+
+    /**
+     * Sends {@code action} to the host's connected agent and completes with its result once the
+     * result is durable. Fails with {@link HostNotFoundException} or
+     * {@link AmbiguousHostException} for a bad reference, {@link HostOfflineException} when no
+     * agent of the host is connected, {@link ActionTimeoutException} after {@code timeout}.
+     */
+    public CompletableFuture<ActionReply> runAction(String hostRef, AgentAction action, Duration timeout) {
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("timeout: " + timeout + " (expected: > 0)");
+        }
+        CompletableFuture<ActionReply> reply = new CompletableFuture<>();
+        if (!running) {
+            reply.completeExceptionally(new IllegalStateException("controller is shutting down"));
+            return reply;
+        }
+        queue.add(() -> {
+            try {
+                onSendAction(hostRef, action, timeout, reply);
+            } catch (RuntimeException e) {
+                reply.completeExceptionally(e);
+            }
+        });
+        return reply;
     }
 
     /** Resolves a host id or name to the host id. */
@@ -523,6 +618,7 @@ public final class FleetEngine implements AutoCloseable {
             return;
         }
         timer.shutdownNow();
+        actions.close();
         CompletableFuture<Void> flushed = new CompletableFuture<>();
         queue.add(() -> {
             for (HostView v : hosts.values()) {

@@ -2,6 +2,7 @@ package dev.fleetkeeper.controller.fleet;
 
 import dev.fleetkeeper.controller.store.HostRecord;
 import dev.fleetkeeper.proto.v1.Process;
+import dev.fleetkeeper.proto.v1.ServiceReport;
 import dev.fleetkeeper.proto.v1.Socket;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -111,6 +112,36 @@ final class FleetQueries {
             out.add(new ProcessRow(c.host().hostId(), c.host().record.hostname(), c.host().full(c.key()), null));
         }
         out.sort(comparator(ProcessOrder.MEMORY));
+        return out;
+    }
+
+    List<HostServices> services(String hostRef, String service) {
+        List<HostView> views = new ArrayList<>();
+        if (!hostRef.isEmpty()) {
+            views.add(resolve(hostRef));
+        } else {
+            for (HostView v : hosts.values()) {
+                if (v.services.getServicesCount() > 0) {
+                    views.add(v);
+                }
+            }
+        }
+        List<HostServices> out = new ArrayList<>();
+        for (HostView v : views) {
+            ServiceReport report = v.services;
+            if (!service.isEmpty()) {
+                ServiceReport.Builder only = report.toBuilder().clearServices();
+                report.getServicesList().stream().filter(s -> s.getName().equals(service)).forEach(only::addServices);
+                report = only.build();
+                if (hostRef.isEmpty() && report.getServicesCount() == 0) {
+                    continue;
+                }
+            }
+            HostRecord r = v.record;
+            out.add(new HostServices(r.hostId(), r.hostname(), r.online(),
+                    Math.max(r.lastSeenMillis(), v.lastHeardMillis), report));
+        }
+        out.sort(Comparator.comparing(HostServices::hostname).thenComparing(HostServices::hostId));
         return out;
     }
 

@@ -8,6 +8,7 @@ import dev.fleetkeeper.proto.v1.HostStats;
 import dev.fleetkeeper.proto.v1.Process;
 import dev.fleetkeeper.proto.v1.ProcessKey;
 import dev.fleetkeeper.proto.v1.ProcessState;
+import dev.fleetkeeper.proto.v1.ServiceReport;
 import dev.fleetkeeper.proto.v1.Snapshot;
 import dev.fleetkeeper.proto.v1.Socket;
 import java.util.ArrayList;
@@ -51,6 +52,8 @@ final class HostView {
     boolean compareNextSnapshot;
     /** Whether the current stream has delivered its first snapshot. */
     boolean snapshotSeen;
+    /** The latest service report (loaded at start, replaced by each new one); empty if none. */
+    ServiceReport services = ServiceReport.getDefaultInstance();
 
     HostView(HostRecord record) {
         this.record = record;

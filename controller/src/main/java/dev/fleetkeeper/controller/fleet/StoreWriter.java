@@ -33,14 +33,18 @@ import org.slf4j.LoggerFactory;
 final class StoreWriter implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(StoreWriter.class);
-    private static final Unit POISON = new Unit(null, List.of());
+    private static final Unit POISON = new Unit(null, List.of(), List.of());
     /** At most one error log per this while commits keep failing. */
     static final Duration LOG_EVERY = Duration.ofSeconds(60);
     /** Failed batches kept for the next commit; beyond this the oldest are dropped (memory bound). */
     static final int MAX_HELD_BATCHES = 4096;
 
-    /** One flush of the engine: a batch and the acks it makes possible. */
-    record Unit(StoreBatch batch, List<Ack> acks) {
+    /**
+     * One flush of the engine: a batch, the acks it makes possible, and what else waits for it
+     * to be durable (completing actions whose results it stores). A failed commit runs none of
+     * {@code afterCommit}: its agents are disconnected and resend, and the resend runs them.
+     */
+    record Unit(StoreBatch batch, List<Ack> acks, List<Runnable> afterCommit) {
     }
 
     /** Acknowledge {@code sequence} on {@code session} once durable; {@code receiptNanos} for latency. */
@@ -158,6 +162,15 @@ final class StoreWriter implements AutoCloseable {
         }
         highest.forEach(AgentSession::acknowledge);
         bus.publish(stored);
+        for (Unit u : group) {
+            for (Runnable r : u.afterCommit()) {
+                try {
+                    r.run();
+                } catch (RuntimeException e) {
+                    log.error("A task waiting for a commit failed; the writer goes on", e);
+                }
+            }
+        }
     }
 
     private void failed(RuntimeException e, List<Unit> group, List<StoreBatch> batches) {

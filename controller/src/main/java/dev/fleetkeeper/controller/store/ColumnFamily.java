@@ -4,8 +4,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The store's column families. Their names are part of the on-disk format: renaming one loses
- * its data. A column family for agent action ids and results will be added here later; an older
- * store gains it on open (missing column families of ours are created, foreign ones refused).
+ * its data. Families are only ever appended: an older store gains the new ones on open (missing
+ * column families of ours are created, foreign ones refused).
  */
 enum ColumnFamily {
     /** Schema version, counters, host numbers, the event hour index. See {@link Keys}. */
@@ -19,7 +19,11 @@ enum ColumnFamily {
     /** Sequence → {@code StoredEvent}. */
     EVENTS("events"),
     /** (hour stored, event id) → sequence: recognises an event an agent sends again. */
-    EVENT_IDS("event_ids");
+    EVENT_IDS("event_ids"),
+    /** Host id → {@code StoredServiceReport}: each host's newest service report. */
+    SERVICE_REPORTS("service_reports"),
+    /** Action id → {@code StoredActionResult}: the first result of each action, with its output. */
+    ACTION_RESULTS("action_results");
 
     private final String dbName;
 

@@ -2,6 +2,7 @@ package dev.fleetkeeper.controller.store;
 
 import dev.fleetkeeper.controller.store.StoreUnavailableException.Reason;
 import dev.fleetkeeper.proto.v1.Event;
+import dev.fleetkeeper.proto.v1.ServiceReport;
 import dev.fleetkeeper.proto.v1.Snapshot;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -166,6 +167,14 @@ public final class FleetStore implements AutoCloseable {
         }
     }
 
+    /**
+     * What every action id issued at {@code issuedAtMillis} must begin with: stored action
+     * results expire by the time their id names (see {@link Keys}).
+     */
+    public static String actionIdPrefix(long issuedAtMillis) {
+        return Keys.actionIdPrefix(issuedAtMillis);
+    }
+
     /** The directory the store lives in. */
     public Path directory() {
         return directory;
@@ -239,6 +248,7 @@ public final class FleetStore implements AutoCloseable {
         int hostNumber = nextHostNumber;
         Map<String, Integer> newHosts = new HashMap<>();
         Map<String, Long> idsThisCommit = new HashMap<>();
+        Set<String> resultsThisCommit = new java.util.HashSet<>();
         List<Event> appended = new ArrayList<>();
         try (WriteBatch write = new WriteBatch()) {
             for (StoreBatch batch : list) {
@@ -257,6 +267,12 @@ public final class FleetStore implements AutoCloseable {
                     }
                     write.put(handle(ColumnFamily.MEMORY), Keys.memory(number, point.bootId(), point.pid(),
                             point.startTicks(), point.timeMillis()), point.value());
+                }
+                for (StoreBatch.PendingResult result : batch.results()) {
+                    if (resultsThisCommit.add(result.actionId())
+                            && db.get(handle(ColumnFamily.ACTION_RESULTS), result.key()) == null) {
+                        write.put(handle(ColumnFamily.ACTION_RESULTS), result.key(), result.value());
+                    }
                 }
                 for (StoreBatch.PendingEvent pending : batch.events()) {
                     Event event = pending.event();
@@ -423,8 +439,9 @@ public final class FleetStore implements AutoCloseable {
 
     /**
      * Removes memory points and events older than their retention, and event ids older than the
-     * dedup window, in whole hours: an hour goes once all of it is older than the retention. One
-     * range delete per column family; nothing is iterated.
+     * dedup window, in whole hours: an hour goes once all of it is older than the retention.
+     * Action results go with the events, by their issue time. One range delete per column
+     * family; nothing is iterated.
      */
     public void expire(long nowMillis) {
         Preconditions.checkNotNegative("nowMillis", nowMillis);
@@ -444,6 +461,8 @@ public final class FleetStore implements AutoCloseable {
                     long firstKept = firstSequenceStoredFrom(eventCut);
                     write.deleteRange(handle(ColumnFamily.EVENTS), Keys.event(0), Keys.event(firstKept));
                     write.deleteRange(handle(ColumnFamily.META), Keys.eventHour(0), Keys.eventHour(eventCut));
+                    write.deleteRange(handle(ColumnFamily.ACTION_RESULTS), Keys.actionsIssuedFrom(0),
+                            Keys.actionsIssuedFrom(Keys.bucketStartMillis(eventCut)));
                 }
                 if (idCut > 0) {
                     write.deleteRange(handle(ColumnFamily.EVENT_IDS), Keys.eventIdHour(0), Keys.eventIdHour(idCut));
@@ -520,6 +539,39 @@ public final class FleetStore implements AutoCloseable {
             return value == null ? Optional.empty() : Optional.of(Values.state(hostId, value));
         } catch (RocksDBException e) {
             throw readFailed("latest state of " + hostId, e);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /** Every host's latest service report, by host id. */
+    public Map<String, ServiceReport> serviceReports() {
+        lifecycle.readLock().lock();
+        try (RocksIterator it = iterator(ColumnFamily.SERVICE_REPORTS)) {
+            Map<String, ServiceReport> out = new HashMap<>();
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                String hostId = Keys.hostIdOfServiceReportKey(it.key());
+                out.put(hostId, Values.serviceReport(hostId, it.value()));
+            }
+            it.status();
+            return Map.copyOf(out);
+        } catch (RocksDBException e) {
+            throw readFailed("service reports", e);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /** The stored result of an action, if its agent has answered (and it has not expired). */
+    public Optional<StoredAction> actionResult(String actionId) {
+        Objects.requireNonNull(actionId, "actionId");
+        lifecycle.readLock().lock();
+        try {
+            checkOpen();
+            byte[] value = db.get(handle(ColumnFamily.ACTION_RESULTS), Keys.actionResult(actionId));
+            return value == null ? Optional.empty() : Optional.of(Values.actionResult(value));
+        } catch (RocksDBException e) {
+            throw readFailed("result of action " + actionId, e);
         } finally {
             lifecycle.readLock().unlock();
         }

@@ -24,7 +24,13 @@ import java.util.UUID;
  *                u64 start ticks, u64 time ms                     → StoredMemoryPoint  48
  * events         u64 sequence                                     → StoredEvent        8
  * event_ids      u64 hour stored, event id (UTF-8)                → u64 sequence       8+n
+ * service_reports host id (UTF-8)                                 → StoredServiceReport
+ * action_results action id (UTF-8)                                → StoredActionResult n
  * </pre>
+ *
+ * <p>Action ids the controller issues begin with the issue time as 12 lowercase hex digits of
+ * milliseconds ({@link #actionIdPrefix}), so that {@code action_results} is in issue order and
+ * expires like the time-ordered families: one {@code DeleteRange} up to the first id kept.
  *
  * <p>"hour" is {@code floor(millis / 3 600 000)}. Putting it first in the time-ordered column
  * families is what makes expiry one {@code DeleteRange} per column family: everything before
@@ -139,6 +145,35 @@ final class Keys {
     /** First possible event id key of an hour: expiry deletes {@code [eventIdHour(0), eventIdHour(h))}. */
     static byte[] eventIdHour(long hour) {
         return u64(hour);
+    }
+
+    // ---- service_reports, action_results
+
+    static byte[] serviceReport(String hostId) {
+        return utf8(hostId);
+    }
+
+    static String hostIdOfServiceReportKey(byte[] key) {
+        return new String(key, StandardCharsets.UTF_8);
+    }
+
+    static byte[] actionResult(String actionId) {
+        return utf8(actionId);
+    }
+
+    /**
+     * The first 12 characters of every action id issued at {@code millis}: lowercase hex, zero
+     * padded, so that ids sort by issue time (until the year 10889).
+     */
+    static String actionIdPrefix(long millis) {
+        Preconditions.checkNotNegative("millis", millis);
+        String hex = Long.toHexString(millis);
+        return "0".repeat(Math.max(0, 12 - hex.length())) + hex;
+    }
+
+    /** First action result key issued at {@code millis}: expiry deletes {@code [actionsIssuedFrom(0), actionsIssuedFrom(cut))}. */
+    static byte[] actionsIssuedFrom(long millis) {
+        return ascii(actionIdPrefix(millis));
     }
 
     // ---- boot ids

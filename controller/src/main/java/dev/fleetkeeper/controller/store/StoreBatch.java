@@ -1,6 +1,8 @@
 package dev.fleetkeeper.controller.store;
 
+import dev.fleetkeeper.proto.v1.ActionResult;
 import dev.fleetkeeper.proto.v1.Event;
+import dev.fleetkeeper.proto.v1.ServiceReport;
 import dev.fleetkeeper.proto.v1.Snapshot;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -31,6 +33,9 @@ public final class StoreBatch {
     /** An event to append; {@code dedup}: look its id up in the dedup window first. */
     record PendingEvent(Event event, boolean dedup) {}
     private final List<PendingEvent> events = new ArrayList<>();
+    /** An action result to store unless one with its id is stored already (first copy wins). */
+    record PendingResult(String actionId, byte[] key, byte[] value) {}
+    private final List<PendingResult> results = new ArrayList<>();
     // Read by the committing thread, set by it after a successful write.
     private volatile boolean committed;
 
@@ -54,6 +59,34 @@ public final class StoreBatch {
         checkOpen();
         puts.add(new Put(ColumnFamily.LATEST_STATE, Keys.latestState(hostId),
                 Values.state(snapshot, clock.millis())));
+        return this;
+    }
+
+    /** Replaces the host's latest service report. */
+    public StoreBatch putServiceReport(String hostId, ServiceReport report) {
+        Preconditions.checkHostId(hostId);
+        Objects.requireNonNull(report, "report");
+        checkOpen();
+        puts.add(new Put(ColumnFamily.SERVICE_REPORTS, Keys.serviceReport(hostId),
+                Values.serviceReport(report, clock.millis())));
+        return this;
+    }
+
+    /**
+     * Stores an action's result from {@code hostId}, unless a result with the same action id is
+     * stored already (by an earlier commit or earlier in this one): an agent resends results
+     * until they are acknowledged, and a resent copy, or a later DUPLICATE answer, must not
+     * replace the first.
+     */
+    public StoreBatch addActionResult(String hostId, ActionResult result) {
+        Preconditions.checkHostId(hostId);
+        Objects.requireNonNull(result, "result");
+        if (result.getActionId().isEmpty()) {
+            throw new IllegalArgumentException("result.action_id: \"\" (expected: the id of the action)");
+        }
+        checkOpen();
+        results.add(new PendingResult(result.getActionId(), Keys.actionResult(result.getActionId()),
+                Values.actionResult(hostId, result, clock.millis())));
         return this;
     }
 
@@ -105,7 +138,7 @@ public final class StoreBatch {
 
     /** Whether nothing was added. */
     public boolean isEmpty() {
-        return puts.isEmpty() && points.isEmpty() && events.isEmpty();
+        return puts.isEmpty() && points.isEmpty() && events.isEmpty() && results.isEmpty();
     }
 
     FleetStore owner() {
@@ -118,6 +151,10 @@ public final class StoreBatch {
 
     List<PendingPoint> points() {
         return points;
+    }
+
+    List<PendingResult> results() {
+        return results;
     }
 
     List<PendingEvent> events() {

@@ -3,11 +3,15 @@ package dev.fleetkeeper.controller.store;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
+import dev.fleetkeeper.controller.store.proto.StoredActionResult;
 import dev.fleetkeeper.controller.store.proto.StoredEvent;
 import dev.fleetkeeper.controller.store.proto.StoredHost;
 import dev.fleetkeeper.controller.store.proto.StoredMemoryPoint;
+import dev.fleetkeeper.controller.store.proto.StoredServiceReport;
 import dev.fleetkeeper.controller.store.proto.StoredState;
+import dev.fleetkeeper.proto.v1.ActionResult;
 import dev.fleetkeeper.proto.v1.Event;
+import dev.fleetkeeper.proto.v1.ServiceReport;
 import dev.fleetkeeper.proto.v1.Snapshot;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -78,6 +82,30 @@ final class Values {
 
     static Event event(byte[] value) {
         return parse("event", value, StoredEvent::parseFrom).getEvent();
+    }
+
+    static byte[] serviceReport(ServiceReport report, long storedAtMillis) {
+        return serialize(StoredServiceReport.newBuilder()
+                .setReport(report)
+                .setStoredAtUnixMs(storedAtMillis)
+                .build());
+    }
+
+    static ServiceReport serviceReport(String hostId, byte[] value) {
+        return parse("service report of " + hostId, value, StoredServiceReport::parseFrom).getReport();
+    }
+
+    static byte[] actionResult(String hostId, ActionResult result, long storedAtMillis) {
+        return serialize(StoredActionResult.newBuilder()
+                .setHostId(hostId)
+                .setResult(result)
+                .setStoredAtUnixMs(storedAtMillis)
+                .build());
+    }
+
+    static StoredAction actionResult(byte[] value) {
+        StoredActionResult r = parse("action result", value, StoredActionResult::parseFrom);
+        return new StoredAction(r.getHostId(), r.getResult(), r.getStoredAtUnixMs());
     }
 
     private interface Parser<T> {

@@ -1,10 +1,13 @@
 package dev.fleetkeeper.controller.transport;
 
+import dev.fleetkeeper.controller.fleet.ActionReply;
+import dev.fleetkeeper.controller.fleet.HostServices;
 import dev.fleetkeeper.controller.fleet.HostStatus;
 import dev.fleetkeeper.controller.fleet.PortRow;
 import dev.fleetkeeper.controller.fleet.ProcessOrder;
 import dev.fleetkeeper.controller.fleet.ProcessRow;
 import dev.fleetkeeper.controller.store.HostRecord;
+import dev.fleetkeeper.proto.v1.ActionOutcome;
 import dev.fleetkeeper.proto.v1.HostSummary;
 import dev.fleetkeeper.proto.v1.PortEntry;
 import dev.fleetkeeper.proto.v1.ProcessEntry;
@@ -49,6 +52,24 @@ final class AdminProtoMapper {
 
     static PortEntry port(PortRow row) {
         return PortEntry.newBuilder().setSocket(row.socket()).addAllOwners(row.owners()).build();
+    }
+
+    static dev.fleetkeeper.proto.v1.HostServices services(HostServices h) {
+        return dev.fleetkeeper.proto.v1.HostServices.newBuilder()
+                .setHostId(h.hostId())
+                .setHostname(h.hostname())
+                .setOnline(h.online())
+                .setReport(h.report())
+                .build();
+    }
+
+    static ActionOutcome outcome(ActionReply reply) {
+        return ActionOutcome.newBuilder()
+                .setActionId(reply.actionId())
+                .setHostId(reply.hostId())
+                .setStatus(reply.result().getStatus())
+                .setMessage(reply.result().getMessage())
+                .build();
     }
 
     static ProcessOrder order(ProcessSort sort) {

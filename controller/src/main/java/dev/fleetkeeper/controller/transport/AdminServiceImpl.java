@@ -1,11 +1,15 @@
 package dev.fleetkeeper.controller.transport;
 
+import dev.fleetkeeper.controller.fleet.AgentAction;
 import dev.fleetkeeper.controller.fleet.EventFilter;
 import dev.fleetkeeper.controller.fleet.FleetEngine;
 import dev.fleetkeeper.controller.store.EventQuery;
 import dev.fleetkeeper.controller.store.FleetStore;
 import dev.fleetkeeper.controller.store.MemoryPoint;
+import dev.fleetkeeper.proto.v1.ActionOutcome;
 import dev.fleetkeeper.proto.v1.AdminServiceGrpc;
+import dev.fleetkeeper.proto.v1.DoctorRequest;
+import dev.fleetkeeper.proto.v1.DoctorResponse;
 import dev.fleetkeeper.proto.v1.Event;
 import dev.fleetkeeper.proto.v1.GetHostRequest;
 import dev.fleetkeeper.proto.v1.GetMemorySeriesRequest;
@@ -18,25 +22,47 @@ import dev.fleetkeeper.proto.v1.ListPortsRequest;
 import dev.fleetkeeper.proto.v1.ListPortsResponse;
 import dev.fleetkeeper.proto.v1.ListProcessesRequest;
 import dev.fleetkeeper.proto.v1.ListProcessesResponse;
+import dev.fleetkeeper.proto.v1.ListServicesRequest;
+import dev.fleetkeeper.proto.v1.ListServicesResponse;
+import dev.fleetkeeper.proto.v1.RestartServiceRequest;
+import dev.fleetkeeper.proto.v1.TailLogsRequest;
+import dev.fleetkeeper.proto.v1.TailLogsResponse;
 import dev.fleetkeeper.proto.v1.MemorySeries;
 import dev.fleetkeeper.proto.v1.TopMemoryRequest;
 import dev.fleetkeeper.proto.v1.TopMemoryResponse;
 import dev.fleetkeeper.proto.v1.WatchEventsRequest;
+import io.grpc.Context;
+import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * {@code AdminService}: translates requests into fleet-engine queries and store reads, and
- * their results into responses. Errors go through {@link GrpcErrors}.
+ * {@code AdminService}: translates requests into fleet-engine queries, actions and store reads,
+ * and their results into responses. Errors go through {@link GrpcErrors}.
+ *
+ * <p>How long an action waits for its agent: the call's deadline less a margin (a tenth of it, at
+ * most {@value #MARGIN_MILLIS} ms), so that the caller receives our DEADLINE_EXCEEDED, which says
+ * the action may still complete, rather than its own; without a deadline, {@link #DOCTOR_TIMEOUT}
+ * ({@link #DOCTOR_FIX_TIMEOUT} with fix), {@link #RESTART_TIMEOUT} or {@link #LOGS_TIMEOUT}. A
+ * restart or a doctor --fix stops instances one after another, each within its stop timeout.
  */
 final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBase {
+
+    static final Duration DOCTOR_TIMEOUT = Duration.ofMinutes(2);
+    static final Duration DOCTOR_FIX_TIMEOUT = Duration.ofMinutes(5);
+    static final Duration RESTART_TIMEOUT = Duration.ofMinutes(5);
+    static final Duration LOGS_TIMEOUT = Duration.ofSeconds(30);
+    static final long MARGIN_MILLIS = 2_000;
+    private static final int DEFAULT_LOG_LINES = 100;
 
     private static final int DEFAULT_EVENT_LIMIT = 100;
     private static final int WATCH_BUFFER_LIMIT = 10_000;
@@ -112,6 +138,51 @@ final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBase {
             }
             return b.build();
         }, out);
+    }
+
+    @Override
+    public void listServices(ListServicesRequest request, StreamObserver<ListServicesResponse> out) {
+        reply(() -> engine.services(request.getHost(), request.getService()), hosts -> ListServicesResponse.newBuilder()
+                .addAllHosts(hosts.stream().map(AdminProtoMapper::services).toList()).build(), out);
+    }
+
+    @Override
+    public void doctor(DoctorRequest request, StreamObserver<DoctorResponse> out) {
+        reply(() -> engine.runAction(requireHost(request.getHost()),
+                new AgentAction.RunDoctor(request.getService(), request.getFix()),
+                timeout(request.getFix() ? DOCTOR_FIX_TIMEOUT : DOCTOR_TIMEOUT)), r -> DoctorResponse.newBuilder()
+                .setOutcome(AdminProtoMapper.outcome(r))
+                .setReport(r.result().getDoctor())
+                .build(), out);
+    }
+
+    @Override
+    public void restartService(RestartServiceRequest request, StreamObserver<ActionOutcome> out) {
+        reply(() -> engine.runAction(requireHost(request.getHost()),
+                new AgentAction.RestartService(request.getService(), request.getInstance()),
+                timeout(RESTART_TIMEOUT)), AdminProtoMapper::outcome, out);
+    }
+
+    @Override
+    public void tailLogs(TailLogsRequest request, StreamObserver<TailLogsResponse> out) {
+        reply(() -> engine.runAction(requireHost(request.getHost()),
+                new AgentAction.TailLogs(request.getService(), request.getInstance(),
+                        request.getLines() == 0 ? DEFAULT_LOG_LINES : request.getLines()),
+                timeout(LOGS_TIMEOUT)), r -> TailLogsResponse.newBuilder()
+                .setOutcome(AdminProtoMapper.outcome(r))
+                .setLogs(r.result().getLogs())
+                .build(), out);
+    }
+
+    /** How long to wait for an agent: the call's deadline less a margin, else {@code otherwise}. */
+    static Duration timeout(Duration otherwise) {
+        Deadline deadline = Context.current().getDeadline();
+        if (deadline == null) {
+            return otherwise;
+        }
+        long left = deadline.timeRemaining(TimeUnit.MILLISECONDS);
+        long margin = Math.min(MARGIN_MILLIS, left / 10);
+        return Duration.ofMillis(Math.max(1, left - margin));
     }
 
     @Override

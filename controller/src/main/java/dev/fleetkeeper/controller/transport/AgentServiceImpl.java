@@ -86,6 +86,9 @@ final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBase {
                     case ACTION_RESULT:
                         engine.actionResult(session, seq, m.getActionResult());
                         break;
+                    case SERVICES:
+                        engine.services(session, seq, m.getServices());
+                        break;
                     default:
                         log.warn("{} sent a message this controller does not know ({}); ignoring it. "
                                 + "Is the agent newer than the controller?", session, m.getBodyCase());

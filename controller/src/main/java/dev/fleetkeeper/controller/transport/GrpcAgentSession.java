@@ -1,9 +1,14 @@
 package dev.fleetkeeper.controller.transport;
 
+import dev.fleetkeeper.controller.fleet.AgentAction;
 import dev.fleetkeeper.controller.fleet.AgentSession;
 import dev.fleetkeeper.proto.v1.Ack;
+import dev.fleetkeeper.proto.v1.Action;
 import dev.fleetkeeper.proto.v1.ControllerMessage;
+import dev.fleetkeeper.proto.v1.RestartService;
+import dev.fleetkeeper.proto.v1.RunDoctor;
 import dev.fleetkeeper.proto.v1.SamplingSettings;
+import dev.fleetkeeper.proto.v1.TailLogs;
 import dev.fleetkeeper.proto.v1.Welcome;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -76,6 +81,35 @@ final class GrpcAgentSession implements AgentSession {
             out.onNext(ControllerMessage.newBuilder().setAck(Ack.newBuilder().setUpToSequence(durable)).build());
             acknowledged = durable;
         }
+    }
+
+    @Override
+    public synchronized boolean sendAction(String actionId, long issuedAtMillis, AgentAction action) {
+        if (closed) {
+            return false;
+        }
+        try {
+            out.onNext(ControllerMessage.newBuilder().setAction(action(actionId, issuedAtMillis, action)).build());
+            return true;
+        } catch (IllegalStateException | io.grpc.StatusRuntimeException ended) {
+            // The call ended on its own meanwhile.
+            return false;
+        }
+    }
+
+    /** The wire form of an action. */
+    static Action action(String actionId, long issuedAtMillis, AgentAction action) {
+        Action.Builder b = Action.newBuilder().setActionId(actionId).setIssuedAtUnixMs(issuedAtMillis);
+        if (action instanceof AgentAction.RunDoctor d) {
+            b.setRunDoctor(RunDoctor.newBuilder().setService(d.service()).setFix(d.fix()));
+        } else if (action instanceof AgentAction.RestartService r) {
+            b.setRestartService(RestartService.newBuilder().setService(r.service()).setInstance(r.instance()));
+        } else if (action instanceof AgentAction.TailLogs t) {
+            b.setTailLogs(TailLogs.newBuilder().setService(t.service()).setInstance(t.instance()).setLines(t.lines()));
+        } else {
+            throw new IllegalArgumentException("action: " + action + " (expected: a known AgentAction)");
+        }
+        return b.build();
     }
 
     @Override

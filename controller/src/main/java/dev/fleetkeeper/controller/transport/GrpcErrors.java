@@ -1,6 +1,8 @@
 package dev.fleetkeeper.controller.transport;
 
+import dev.fleetkeeper.controller.fleet.ActionTimeoutException;
 import dev.fleetkeeper.controller.fleet.AmbiguousHostException;
+import dev.fleetkeeper.controller.fleet.HostOfflineException;
 import dev.fleetkeeper.controller.fleet.HostNotFoundException;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -26,6 +28,12 @@ final class GrpcErrors {
         }
         if (t instanceof HostNotFoundException) {
             return Status.NOT_FOUND.withDescription(t.getMessage()).asRuntimeException();
+        }
+        if (t instanceof HostOfflineException) {
+            return Status.FAILED_PRECONDITION.withDescription(t.getMessage()).asRuntimeException();
+        }
+        if (t instanceof ActionTimeoutException) {
+            return Status.DEADLINE_EXCEEDED.withDescription(t.getMessage()).asRuntimeException();
         }
         if (t instanceof AmbiguousHostException || t instanceof IllegalArgumentException) {
             return Status.INVALID_ARGUMENT.withDescription(t.getMessage()).asRuntimeException();

@@ -452,6 +452,11 @@ class FleetEngineTest {
         }
 
         @Override
+        public boolean sendAction(String actionId, long issuedAtMillis, AgentAction action) {
+            return true;
+        }
+
+        @Override
         public void requestMore(int n) {
             requested.addAndGet(n);
         }

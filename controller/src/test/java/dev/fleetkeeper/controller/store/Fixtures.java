@@ -1,6 +1,16 @@
 package dev.fleetkeeper.controller.store;
 
+import dev.fleetkeeper.proto.v1.ActionResult;
+import dev.fleetkeeper.proto.v1.ActionStatus;
+import dev.fleetkeeper.proto.v1.DoctorReport;
 import dev.fleetkeeper.proto.v1.Event;
+import dev.fleetkeeper.proto.v1.Evidence;
+import dev.fleetkeeper.proto.v1.Finding;
+import dev.fleetkeeper.proto.v1.InstanceView;
+import dev.fleetkeeper.proto.v1.ManagerState;
+import dev.fleetkeeper.proto.v1.Remedy;
+import dev.fleetkeeper.proto.v1.ServiceReport;
+import dev.fleetkeeper.proto.v1.ServiceStatus;
 import dev.fleetkeeper.proto.v1.EventType;
 import dev.fleetkeeper.proto.v1.ExitInfo;
 import dev.fleetkeeper.proto.v1.HostStats;
@@ -92,6 +102,40 @@ final class Fixtures {
                 .setExit(ExitInfo.newBuilder().setExitCode(1))
                 .putAttributes("comm", "node")
                 .putAttributes("port", "3000")
+                .build();
+    }
+
+    /** A report with one running instance per service, and a PORT_HELD finding on the first. */
+    static ServiceReport serviceReport(long takenAt, String... services) {
+        ServiceReport.Builder b = ServiceReport.newBuilder().setTakenAtUnixMs(takenAt);
+        for (int i = 0; i < services.length; i++) {
+            ServiceStatus.Builder s = b.addServicesBuilder().setName(services[i]).setDriver("supervisor")
+                    .setVersion("41").setInstancesDeclared(1);
+            s.addInstances(InstanceView.newBuilder().setIndex(0).setManagerName(services[i] + ":0")
+                    .setManagerState(ManagerState.MANAGER_STATE_RUNNING).setManagerPid(4242)
+                    .setProcess(ProcessKey.newBuilder().setPid(4242).setStartTicks(123_456)).setProcState("S")
+                    .setRssBytes(150L << 20).addExpectedPorts(3000).addBoundPorts(3000).setConsistent(true));
+            if (i == 0) {
+                s.addFindings(portHeld(services[i]));
+            }
+        }
+        return b.build();
+    }
+
+    static Finding portHeld(String service) {
+        return Finding.newBuilder().setCode("PORT_HELD").setSeverity(Severity.SEVERITY_CRITICAL).setService(service)
+                .setInstance(0).setSummary("port 3000 is held by pid 4211 of an older release")
+                .setExplanation("the previous release's process never exited")
+                .addEvidence(Evidence.newBuilder().setLabel("holder").setValue("4211 node /srv/app/releases/41/server.js"))
+                .setRemedy(Remedy.newBuilder().setAutomatic(true).setDescription("stop pid 4211")
+                        .addCommands("kill -TERM 4211"))
+                .build();
+    }
+
+    static ActionResult doctorResult(String actionId, String message) {
+        return ActionResult.newBuilder().setActionId(actionId).setStatus(ActionStatus.ACTION_STATUS_SUCCEEDED)
+                .setMessage(message).setFinishedAtUnixMs(T0 + 2)
+                .setDoctor(DoctorReport.newBuilder().addServices("api").addFindings(portHeld("api")))
                 .build();
     }
 

@@ -223,6 +223,49 @@ final class FleetStoreTest {
     }
 
     @Test
+    void serviceReports_areReplacedPerHost_andSurviveReopen() {
+        store.commit(store.newBatch().putServiceReport("host-a", Fixtures.serviceReport(T0, "api")));
+        store.commit(store.newBatch()
+                .putServiceReport("host-a", Fixtures.serviceReport(T0 + 1000, "api", "worker"))
+                .putServiceReport("host-b", Fixtures.serviceReport(T0, "db")));
+
+        reopen();
+        assertThat(store.serviceReports()).containsOnlyKeys("host-a", "host-b");
+        assertThat(store.serviceReports().get("host-a")).isEqualTo(Fixtures.serviceReport(T0 + 1000, "api", "worker"));
+    }
+
+    @Test
+    void actionResult_isStoredOnce_theFirstCopyWins_withinACommitAndAcrossReopen() {
+        String id = FleetStore.actionIdPrefix(T0) + "-1";
+        store.commit(store.newBatch()
+                .addActionResult("host-a", Fixtures.doctorResult(id, "first"))
+                .addActionResult("host-a", Fixtures.doctorResult(id, "second")));
+        reopen();
+        store.commit(store.newBatch().addActionResult("host-a", Fixtures.doctorResult(id, "resent after reconnect")));
+
+        StoredAction stored = store.actionResult(id).orElseThrow();
+        assertThat(stored.hostId()).isEqualTo("host-a");
+        assertThat(stored.result()).isEqualTo(Fixtures.doctorResult(id, "first"));
+        assertThat(store.actionResult("no-such-action")).isEmpty();
+    }
+
+    @Test
+    void expire_dropsActionResultsIssuedBeforeEventRetention() {
+        FleetStore s = reopenWith(StoreOptions.defaults().withEventDedupWindow(Duration.ofHours(1))
+                .withEventRetention(Duration.ofHours(10)));
+        String old = FleetStore.actionIdPrefix(T0 + HOUR - 1) + "-old";
+        String kept = FleetStore.actionIdPrefix(T0 + HOUR) + "-kept";
+        s.commit(s.newBatch().addActionResult("h", Fixtures.doctorResult(old, "old"))
+                .addActionResult("h", Fixtures.doctorResult(kept, "kept")));
+
+        // Retention (10 h before T0 + 11 h) starts at hour 1.
+        s.expire(T0 + 11 * HOUR);
+
+        assertThat(s.actionResult(old)).isEmpty();
+        assertThat(s.actionResult(kept)).isPresent();
+    }
+
+    @Test
     void expire_dropsEventsStoredBeforeRetention_keepsSequencesGoing() {
         FleetStore s = reopenWith(StoreOptions.defaults().withEventDedupWindow(Duration.ofHours(1))
                 .withEventRetention(Duration.ofHours(10)));

@@ -73,6 +73,27 @@ final class StoreFormatGoldenTest {
     }
 
     @Test
+    void serviceReportRecord_encodesToGoldenBytes_andDecodesBack() {
+        assertGolden("service_reports.key", Keys.serviceReport("web-1"));
+        assertGolden("service_reports.value", Values.serviceReport(Fixtures.serviceReport(T0, "api", "worker"), T0 + 1));
+
+        assertThat(Keys.hostIdOfServiceReportKey(golden("service_reports.key"))).isEqualTo("web-1");
+        assertThat(Values.serviceReport("web-1", golden("service_reports.value")))
+                .isEqualTo(Fixtures.serviceReport(T0, "api", "worker"));
+    }
+
+    @Test
+    void actionResultRecord_encodesToGoldenBytes_andDecodesBack() {
+        String id = FleetStore.actionIdPrefix(T0) + "-7";
+        assertThat(id).isEqualTo("019b76daa800-7");
+        assertGolden("action_results.key", Keys.actionResult(id));
+        assertGolden("action_results.value", Values.actionResult("web-1", Fixtures.doctorResult(id, "done"), T0 + 3));
+
+        assertThat(Values.actionResult(golden("action_results.value")))
+                .isEqualTo(new StoredAction("web-1", Fixtures.doctorResult(id, "done"), T0 + 3));
+    }
+
+    @Test
     void metaRecords_encodeToGoldenBytes_andDecodeBack() {
         assertGolden("meta.schema_version.key", Keys.SCHEMA_VERSION);
         assertGolden("meta.schema_version.value", Keys.u32(FleetStore.SCHEMA_VERSION));

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.fleetkeeper.controller.fleet.AgentAction;
 import dev.fleetkeeper.controller.fleet.AgentSession;
 import dev.fleetkeeper.controller.fleet.FleetEngine;
 import dev.fleetkeeper.controller.fleet.FleetSettings;
@@ -270,6 +271,11 @@ class AdminServiceTest {
         @Override
         public void acknowledge(long sequence) {
             acked.set(sequence);
+        }
+
+        @Override
+        public boolean sendAction(String actionId, long issuedAtMillis, AgentAction action) {
+            return true;
         }
 
         @Override
