@@ -270,6 +270,15 @@ public final class ServiceManager implements AutoCloseable {
 
     // ---- reconciliation ---------------------------------------------------------------------
 
+    private void reconcileSoon() {
+        ScheduledExecutorService l = loop;
+        try {
+            l.execute(guarded("reconcile", this::reconcile));
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // Closing: nothing to report to.
+        }
+    }
+
     private void reconcile() {
         HostScan scan = scans.get();
         if (scan == null) {
@@ -457,7 +466,10 @@ public final class ServiceManager implements AutoCloseable {
         try {
             e.execute(() -> {
                 try {
-                    done.complete(run(command));
+                    CommandResult result = run(command);
+                    // Report what the command changed now rather than at the next tick.
+                    reconcileSoon();
+                    done.complete(result);
                 } catch (RuntimeException | Error t) {
                     failures.incrementAndGet();
                     log.error("Service command {} failed", command, t);
@@ -606,6 +618,21 @@ public final class ServiceManager implements AutoCloseable {
     }
 
     // ---- lifecycle --------------------------------------------------------------------------
+
+    /**
+     * Stops every instance of every service through its driver, gracefully, and waits. For
+     * owners of throwaway services (dev mode, tests); a real agent leaves them running when it
+     * stops, to adopt them when it starts again.
+     */
+    public void stopAll() {
+        for (ServiceSpec spec : specs.values()) {
+            try {
+                driver(spec).remove(spec);
+            } catch (DriverException e) {
+                log.warn("Stopping service '{}': {}", spec.name(), e.getMessage());
+            }
+        }
+    }
 
     /** Stops reconciling and closes the drivers. Built-in instances keep running, to be adopted. Idempotent. */
     @Override

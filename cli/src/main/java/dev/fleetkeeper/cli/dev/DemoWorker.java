@@ -19,8 +19,20 @@ public final class DemoWorker {
     }
 
     public static void main(String[] args) throws IOException, InterruptedException {
-        int port = Integer.parseInt(args[0]);
-        String name = args.length > 1 ? args[1] : "demo";
+        // Under the built-in driver: DEMO_BASE_PORT plus this instance's index; else PORT [NAME].
+        String base = System.getenv("DEMO_BASE_PORT");
+        String index = System.getenv("FLEETKEEPER_INSTANCE");
+        int port = base != null && index != null ? Integer.parseInt(base) + Integer.parseInt(index)
+                : Integer.parseInt(args[0]);
+        String name = base != null && index != null ? "demo-web#" + index : args.length > 1 ? args[1] : "demo";
+        String dir = System.getenv("DEMO_DIR");
+        if (dir != null && index != null) {
+            // The pidfile the service declares, as a daemon would write it.
+            java.nio.file.Path pidfile = java.nio.file.Path.of(dir, "demo-web-" + index + ".pid");
+            java.nio.file.Files.writeString(pidfile, ProcessHandle.current().pid() + "\n");
+            // A well-behaved daemon removes it when stopped; one that crashes leaves it stale.
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> pidfile.toFile().delete()));
+        }
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 16);
         server.createContext("/", exchange -> {
             byte[] body = (name + " ok\n").getBytes(StandardCharsets.UTF_8);

@@ -2,6 +2,9 @@ package dev.fleetkeeper.cli.dev;
 
 import dev.fleetkeeper.agent.Agent;
 import dev.fleetkeeper.agent.config.AgentConfig;
+import dev.fleetkeeper.agent.config.ServiceDeclaration;
+import dev.fleetkeeper.agent.service.DriverKind;
+import dev.fleetkeeper.agent.service.ServiceSpec;
 import dev.fleetkeeper.agent.transport.ControllerChannel;
 import dev.fleetkeeper.controller.Controller;
 import dev.fleetkeeper.controller.config.ControllerConfig;
@@ -12,13 +15,13 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -50,7 +53,8 @@ public final class DevCommand implements Callable<Integer> {
     int metricsPort;
 
     @Option(names = "--demo-port", paramLabel = "PORT", defaultValue = "3000",
-            description = "Port of the demo service on 127.0.0.1 (default: ${DEFAULT-VALUE}; the next free one if taken).")
+            description = "First port of the demo service's instances on 127.0.0.1 (default: ${DEFAULT-VALUE}; "
+                    + "the next free ones if taken).")
     int demoPort;
 
     @Option(names = "--no-demo", description = "Do not start the demo service.")
@@ -77,19 +81,25 @@ public final class DevCommand implements Callable<Integer> {
         String target = "127.0.0.1:" + controller.grpcPort();
         ControllerChannel channel = ControllerChannel.open(target);
         started.add(channel);
+        int demoBase = noDemo ? 0 : freePortsFrom(demoPort, DEMO_INSTANCES);
         AgentConfig agentConfig = AgentConfig.defaults(root.resolve("agent"))
                 .withController(target)
                 .withLabels(Map.of("env", "dev"));
+        if (!noDemo) {
+            agentConfig = agentConfig.withServices(List.of(ServiceDeclaration.valid(demoService(root, demoBase))));
+        }
         Agent agent = new Agent(agentConfig, channel.channel(), channel::resetConnectBackoff, InstantSource.system());
-        DemoService demo = null;
         try {
             agent.start();
-            started.add(agent);
-            if (!noDemo) {
-                demo = DemoService.start(freePortFrom(demoPort), root.resolve("demo"));
-                started.add(demo);
-            }
-        } catch (RuntimeException | IOException e) {
+            started.add(() -> {
+                // Dev mode owns its demo: stop it with the agent (a real agent leaves its
+                // instances running, to adopt them after a restart).
+                if (agent.services() != null) {
+                    agent.services().stopAll();
+                }
+                agent.close();
+            });
+        } catch (RuntimeException e) {
             err.println("fleetkeeper dev: cannot start: " + e.getMessage());
             closeAll(started);
             return 1;
@@ -109,8 +119,9 @@ public final class DevCommand implements Callable<Integer> {
         out.println("  controller  " + target + " (gRPC)"
                 + (controller.metricsPort() > 0 ? "   metrics http://127.0.0.1:" + controller.metricsPort() + "/metrics" : ""));
         out.println("  agent       host " + host + " (id " + agent.hostId() + ")");
-        if (demo != null) {
-            out.println("  demo        " + demo.describe());
+        if (!noDemo) {
+            out.println("  demo        service demo-web: " + DEMO_INSTANCES + " instances (built-in driver) on 127.0.0.1:"
+                    + demoBase + "-" + (demoBase + DEMO_INSTANCES - 1));
         }
         out.println("  data        " + root);
         out.println();
@@ -122,6 +133,12 @@ public final class DevCommand implements Callable<Integer> {
         out.println("  " + c + " ps " + host + " --zombies");
         out.println("  " + c + " top -n 5");
         out.println("  " + c + " events --follow");
+        if (!noDemo) {
+            out.println("  " + c + " services");
+            out.println("  " + c + " doctor " + host);
+            out.println("  " + c + " logs demo-web --host " + host + " --instance 1");
+            out.println("  " + c + " restart demo-web --host " + host);
+        }
         out.println("Press Ctrl-C to stop.");
         out.flush();
         stop.await();
@@ -136,15 +153,48 @@ public final class DevCommand implements Callable<Integer> {
         }
     }
 
-    private static int freePortFrom(int first) {
-        for (int p = first; p < first + 100 && p <= 65535; p++) {
-            try (ServerSocket s = new ServerSocket(p, 1, InetAddress.getLoopbackAddress())) {
-                return s.getLocalPort();
-            } catch (IOException taken) {
-                // Try the next one.
+    /** The first port at or after {@code first} from which {@code n} consecutive loopback ports are free. */
+    private static int freePortsFrom(int first, int n) {
+        for (int p = first; p < first + 100 && p + n - 1 <= 65535; p++) {
+            boolean free = true;
+            for (int k = 0; k < n && free; k++) {
+                try (ServerSocket s = new ServerSocket(p + k, 1, InetAddress.getLoopbackAddress())) {
+                    free = s.getLocalPort() == p + k;
+                } catch (IOException taken) {
+                    free = false;
+                }
+            }
+            if (free) {
+                return p;
             }
         }
-        return 0;
+        throw new IllegalStateException("no " + n + " free ports from " + first + " to " + (first + 99)
+                + "; pass --demo-port");
+    }
+
+    /**
+     * The demo: a pool of {@link DemoWorker}s under the built-in driver, each on its own port,
+     * with a pidfile and a declared writable directory, so that services, doctor, logs and
+     * restart show real things.
+     */
+    static ServiceSpec demoService(Path root, int basePort) throws IOException {
+        Path dir = Files.createDirectories(root.resolve("demo"));
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return ServiceSpec.builder("demo-web", DriverKind.BUILTIN)
+                .instances(DEMO_INSTANCES)
+                .command(java, "-Xmx32m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
+                        "-cp", System.getProperty("java.class.path"), DemoWorker.class.getName())
+                .env(Map.of("DEMO_BASE_PORT", Integer.toString(basePort), "DEMO_DIR", dir.toString()))
+                .workingDir(dir)
+                .ports(List.of(basePort), 1)
+                .pidfile(dir.resolve("demo-web-{instance}.pid").toString())
+                .writablePaths(List.of(new ServiceSpec.WritablePath(dir, "", -1)))
+                .stopTimeout(Duration.ofSeconds(10))
+                .startTimeout(Duration.ofSeconds(30))
+                .remedies(ServiceSpec.RemedyPolicy.AUTO)
+                .logs(new ServiceSpec.LogSpec(dir.resolve("logs"), 1L << 20, 2))
+                .version("1")
+                .build();
     }
 
     private static void closeAll(List<AutoCloseable> started) {
@@ -158,46 +208,5 @@ public final class DevCommand implements Callable<Integer> {
         started.clear();
     }
 
-    /** The demo service process: started in its own session so that its whole tree can be stopped. */
-    static final class DemoService implements AutoCloseable {
-        private final Process process;
-        private final int port;
-
-        private DemoService(Process process, int port) {
-            this.process = process;
-            this.port = port;
-        }
-
-        static DemoService start(int port, Path dir) throws IOException {
-            Files.createDirectories(dir);
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            List<String> cmd = new ArrayList<>(List.of("setsid", java, "-Xmx32m", "-XX:+UseSerialGC",
-                    "-cp", System.getProperty("java.class.path"), DemoWorker.class.getName(),
-                    Integer.toString(port), "demo-web"));
-            Process p = new ProcessBuilder(cmd)
-                    .redirectErrorStream(true)
-                    .redirectOutput(dir.resolve("demo-web.log").toFile())
-                    .start();
-            return new DemoService(p, port);
-        }
-
-        String describe() {
-            return "demo-web pid " + process.pid() + " on 127.0.0.1:" + port;
-        }
-
-        @Override
-        public void close() {
-            process.destroy();
-            try {
-                if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                    process.destroyForcibly();
-                    process.waitFor(5, TimeUnit.SECONDS);
-                }
-            } catch (InterruptedException e) {
-                process.destroyForcibly();
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
-
+    private static final int DEMO_INSTANCES = 2;
 }
