@@ -149,7 +149,7 @@ public final class SupervisorDriver implements ServiceDriver {
         if (changed || removed) {
             List<Map<String, Object>> before = processesOf(spec);
             try {
-                call(spec, stopWait(spec), "supervisor.stopProcessGroup", program, true);
+                rpc(spec, stopWait(spec), "supervisor.stopProcessGroup", program, true);
             } catch (XmlRpc.Fault f) {
                 if (!f.name().equals("BAD_NAME")) {
                     throw faultError(spec, "stop its group '" + program + "' to apply the new config", f);
@@ -166,7 +166,7 @@ public final class SupervisorDriver implements ServiceDriver {
         }
         if (added || changed) {
             try {
-                call(spec, callTimeout, "supervisor.addProcessGroup", program);
+                rpc(spec, callTimeout, "supervisor.addProcessGroup", program);
             } catch (XmlRpc.Fault f) {
                 if (!f.name().equals("ALREADY_ADDED")) {
                     throw faultError(spec, "add its program '" + program + "'", f);
@@ -226,7 +226,7 @@ public final class SupervisorDriver implements ServiceDriver {
         }
         InstanceStatus now = statusOf(spec, instance);
         try {
-            call(spec, callTimeout, "supervisor.signalProcess", now.managerName(), sig);
+            rpc(spec, callTimeout, "supervisor.signalProcess", now.managerName(), sig);
         } catch (XmlRpc.Fault f) {
             if (f.name().equals("NOT_RUNNING")) {
                 throw new DriverException(where(spec, instance, now.managerName()) + " is not running (supervisord: "
@@ -250,7 +250,7 @@ public final class SupervisorDriver implements ServiceDriver {
         while (true) {
             List<Object> answer;
             try {
-                answer = list(call(spec, callTimeout, "supervisor.tailProcessStdoutLog", name, 0, bytes));
+                answer = list(rpc(spec, callTimeout, "supervisor.tailProcessStdoutLog", name, 0, bytes));
             } catch (XmlRpc.Fault f) {
                 if (f.name().equals("NO_FILE")) {
                     throw new DriverException(where(spec, instance, name) + ": supervisord keeps no output for it"
@@ -371,23 +371,32 @@ public final class SupervisorDriver implements ServiceDriver {
 
     private void startProcess(ServiceSpec spec, int instance, String name) {
         try {
-            call(spec, spec.startTimeout().plus(WAIT_MARGIN), "supervisor.startProcess", name, true);
+            rpc(spec, spec.startTimeout().plus(WAIT_MARGIN), "supervisor.startProcess", name, true);
         } catch (XmlRpc.Fault f) {
             if (f.name().equals("ALREADY_STARTED")) {
                 return;
             }
             InstanceStatus after = statusOf(spec, instance);
+            // supervisord raises SPAWN_ERROR also when the process ran but exited before startsecs, and
+            // may already be retrying (STARTING, no detail) when we look: its main log says how it ended.
+            Exit exit = f.name().equals("SPAWN_ERROR") || f.name().equals("ABNORMAL_TERMINATION")
+                    ? lastExits(spec).get(name.substring(name.indexOf(':') + 1)) : null;
             boolean exited = f.name().equals("ABNORMAL_TERMINATION")
-                    || (f.name().equals("SPAWN_ERROR") && after.detail().startsWith("Exited too quickly"));
+                    || (f.name().equals("SPAWN_ERROR") && (after.detail().startsWith("Exited too quickly")
+                            || (exit != null && !after.state().equals(ManagerState.FATAL)
+                                    && !after.state().equals(ManagerState.BACKOFF))));
+            int exitCode = exit != null ? exit.code() : after.exitCode();
+            String exitSignal = exit != null ? exit.signal() : after.exitSignal();
             String output = exited ? lastOutput(spec, instance) : "";
             String error;
             if (exited) {
                 error = "it exited right after the start"
-                        + (after.exitCode() >= 0 ? " with status " + after.exitCode() : "")
+                        + (exitCode >= 0 ? " with status " + exitCode : !exitSignal.isEmpty() ? " on SIG" + exitSignal : "")
                         + " (supervisord: " + after.state() + (after.detail().isEmpty() ? "" : ", " + after.detail())
                         + ")" + (output.isEmpty() ? "" : ". Its last output: " + output);
             } else if (f.name().equals("SPAWN_ERROR")) {
-                error = "supervisord could not spawn it: " + (after.detail().isEmpty() ? f.text() : after.detail())
+                error = "supervisord could not spawn it: " + (after.detail().isEmpty()
+                        ? f.text() + " (the reason is in supervisord's log, logfile= in [supervisord])" : after.detail())
                         + ". Check its command, user and directory";
             } else if (f.name().equals("NO_FILE") || f.name().equals("NOT_EXECUTABLE")) {
                 // Checked by startProcess before it spawns: the command's file is missing or not executable.
@@ -399,8 +408,11 @@ public final class SupervisorDriver implements ServiceDriver {
             Map<String, String> attrs = new HashMap<>();
             attrs.put("error", f.text());
             attrs.put("process", name);
-            if (after.exitCode() >= 0) {
-                attrs.put("exit_code", Integer.toString(after.exitCode()));
+            if (exited && exitCode >= 0) {
+                attrs.put("exit_code", Integer.toString(exitCode));
+            }
+            if (exited && !exitSignal.isEmpty()) {
+                attrs.put("signal", exitSignal);
             }
             if (!output.isEmpty()) {
                 attrs.put("output", output);
@@ -425,7 +437,7 @@ public final class SupervisorDriver implements ServiceDriver {
     private void stopProcess(ServiceSpec spec, int instance, InstanceStatus now) {
         String name = now.managerName();
         try {
-            call(spec, stopWait(spec), "supervisor.stopProcess", name, true);
+            rpc(spec, stopWait(spec), "supervisor.stopProcess", name, true);
         } catch (XmlRpc.Fault f) {
             if (f.name().equals("NOT_RUNNING")) {
                 return;
@@ -528,7 +540,7 @@ public final class SupervisorDriver implements ServiceDriver {
     private Map<String, Exit> lastExits(ServiceSpec spec) {
         String log;
         try {
-            log = String.valueOf(call(spec, callTimeout, "supervisor.readLog", -EXIT_LOG_BYTES, 0));
+            log = String.valueOf(rpc(spec, callTimeout, "supervisor.readLog", -EXIT_LOG_BYTES, 0));
         } catch (DriverException | XmlRpc.Fault e) {
             return Map.of();
         }
@@ -571,8 +583,17 @@ public final class SupervisorDriver implements ServiceDriver {
 
     // ---- calls and errors ----
 
-    /** Calls supervisord for {@code spec}; connection failures name the service. Faults pass through. */
+    /** Calls supervisord for {@code spec}; a fault becomes a {@link DriverException} that names the call. */
     private Object call(ServiceSpec spec, Duration timeout, String method, Object... params) {
+        try {
+            return rpc(spec, timeout, method, params);
+        } catch (XmlRpc.Fault f) {
+            throw faultError(spec, "answer " + method, f);
+        }
+    }
+
+    /** Calls supervisord for {@code spec}; connection failures name the service. Faults pass through. */
+    private Object rpc(ServiceSpec spec, Duration timeout, String method, Object... params) {
         if (closed.get()) {
             throw new DriverException("service '" + spec.name() + "': the supervisord driver is closed");
         }

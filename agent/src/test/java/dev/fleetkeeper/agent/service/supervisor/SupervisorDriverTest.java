@@ -351,6 +351,21 @@ class SupervisorDriverTest {
                 .hasMessageContaining(stale.toString())
                 .hasMessageContaining("refused")
                 .hasMessageContaining("read and write the socket");
+
+        // A socket that accepts but never answers (a hung supervisord): the call times out, it does not hang.
+        Path hung = tmp.resolve("hung.sock");
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(UnixDomainSocketAddress.of(hung));
+            SupervisorDriver impatient = new SupervisorDriver(PreStartCheck.NONE, events::add, InstantSource.system(),
+                    Duration.ofSeconds(1), Duration.ofSeconds(1));
+            try (impatient) {
+                ServiceSpec stuck = spec("web", 1, "unix://" + hung, "", "", null, "sleep", "1");
+                assertThatThrownBy(() -> impatient.status(stuck))
+                        .isInstanceOfSatisfying(DriverException.class, e -> assertThat(e.isUnreachable()).isTrue())
+                        .hasMessageContaining("did not answer supervisor.getAllProcessInfo() within 1 s");
+            }
+        }
+        assertThat(events).isEmpty();
     }
 
     @Test
