@@ -324,6 +324,8 @@ class SupervisorDriverTest {
         ServiceSpec other = spec("other", 1, null, "sleep", "607");
         assertThat(driver.isMember(other, environ)).isFalse();
         assertThat(driver.isMember(web, Supervisord.environ((int) ProcessHandle.current().pid()))).isFalse();
+        // A process that kept only the agent's mark (a worker that reset SUPERVISOR_*): still the service's.
+        assertThat(driver.isMember(web, Map.of("FLEETKEEPER_SERVICE", "web"))).isTrue();
         // An operator's program (no FLEETKEEPER_* variables): supervisord's own marks suffice.
         assertThat(driver.isMember(web, Map.of("SUPERVISOR_GROUP_NAME", "web", "SUPERVISOR_PROCESS_NAME", "web")))
                 .isTrue();
