@@ -245,19 +245,29 @@ public final class ServiceManager implements AutoCloseable {
     }
 
     /**
-     * Starts what the agent is responsible for starting: the built-in driver's instances that
-     * are not running (it adopted those that were), and PM2 instances PM2 does not know.
-     * supervisord starts its programs itself (autostart).
+     * Starts what the agent is responsible for starting, each through pre-flight: the built-in
+     * driver's instances that are not running (it adopted those that were), the stopped
+     * instances of a supervisord program whose config the agent owns, and PM2 instances PM2 does
+     * not know. Programs an operator's supervisord config defines are left to supervisord.
      */
     private void autostart(ServiceDriver d, ServiceSpec spec) {
-        if (spec.driver() == DriverKind.SUPERVISOR) {
-            return;
+        if (spec.driver() == DriverKind.SUPERVISOR && spec.supervisor().configFile() == null) {
+            return; // the operator's program: supervisord's autostart and supervisorctl decide
         }
         List<InstanceStatus> statuses = d.status(spec);
         for (InstanceStatus st : statuses) {
-            boolean start = spec.driver() == DriverKind.BUILTIN
-                    ? !st.state().claimsProcess() && st.state() != ManagerState.BACKOFF
-                    : st.state() == ManagerState.UNKNOWN;
+            boolean start;
+            switch (spec.driver()) {
+                case BUILTIN:
+                    start = !st.state().claimsProcess() && st.state() != ManagerState.BACKOFF;
+                    break;
+                case SUPERVISOR:
+                    // The agent's program is written with autostart=false, so that every start has a pre-flight.
+                    start = st.state() == ManagerState.STOPPED;
+                    break;
+                default:
+                    start = st.state() == ManagerState.UNKNOWN;
+            }
             if (start) {
                 try {
                     d.start(spec, st.instance());

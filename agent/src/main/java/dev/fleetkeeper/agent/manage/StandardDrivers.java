@@ -6,12 +6,13 @@ import dev.fleetkeeper.agent.service.ServiceEvent;
 import dev.fleetkeeper.agent.service.ServiceSpec;
 import dev.fleetkeeper.agent.service.builtin.BuiltinDriver;
 import dev.fleetkeeper.agent.service.pm2.Pm2Driver;
+import dev.fleetkeeper.agent.service.supervisor.SupervisorDriver;
 import java.nio.file.Path;
 import java.time.InstantSource;
 
 /**
- * The drivers the agent ships: one built-in supervisor, one driver per supervisord endpoint
- * (its URL), one PM2 driver (which talks to each spec's PM2 home).
+ * The drivers the agent ships: one built-in supervisor, one supervisord driver (it keeps a
+ * client per endpoint), one PM2 driver (which talks to each spec's PM2 home).
  */
 public final class StandardDrivers implements DriverFactory {
 
@@ -29,7 +30,7 @@ public final class StandardDrivers implements DriverFactory {
     public String endpointOf(ServiceSpec spec) {
         switch (spec.driver()) {
             case SUPERVISOR:
-                return "supervisor " + spec.supervisor().url();
+                return "supervisor"; // one driver keeps a client per endpoint
             case PM2:
                 return "pm2";
             default:
@@ -42,11 +43,10 @@ public final class StandardDrivers implements DriverFactory {
         switch (spec.driver()) {
             case PM2:
                 return new Pm2Driver(stateDir, check, events);
-            case BUILTIN:
-                return new BuiltinDriver(stateDir, procRoot, clock, check, events);
+            case SUPERVISOR:
+                return new SupervisorDriver(check, events, clock);
             default:
-                throw new dev.fleetkeeper.agent.service.DriverException("driver '" + spec.driver().configName()
-                        + "' is not available in this build (" + procRoot + ", " + clock + ")");
+                return new BuiltinDriver(stateDir, procRoot, clock, check, events);
         }
     }
 }

@@ -78,7 +78,10 @@ final class ProgramFile {
             line(b, "user", value(spec, "user", spec.user()));
         }
         line(b, "environment", environment(spec));
-        line(b, "autostart", "true");
+        // The agent starts the program itself, after its pre-flight (a free port, a sane pidfile,
+        // writable paths): supervisord's own autostart would bypass it. After a reboot the agent,
+        // which starts with the host, starts it.
+        line(b, "autostart", "false");
         line(b, "autorestart", switch (spec.restart()) {
             case ALWAYS -> "true";
             case ON_FAILURE -> "unexpected";

@@ -62,6 +62,17 @@ class SupervisorDriverTest {
         driver = newDriver(PreStartCheck.NONE);
     }
 
+    /**
+     * Applies an agent-owned program and starts its instances: the agent writes autostart=false
+     * so that every start goes through its pre-flight, and starts them itself.
+     */
+    private void applyAndStart(ServiceSpec spec) {
+        driver.apply(spec);
+        for (int i = 0; i < spec.instances(); i++) {
+            driver.start(spec, i);
+        }
+    }
+
     private SupervisorDriver newDriver(PreStartCheck check) {
         return new SupervisorDriver(check, events::add, InstantSource.system(), Duration.ofSeconds(2), Duration.ofSeconds(10));
     }
@@ -119,10 +130,11 @@ class SupervisorDriverTest {
     void stopStartRestart_actOnTheRealProcesses_andReportEvents() throws Exception {
         startSupervisord(false);
         ServiceSpec web = spec("web", 2, supervisord.confD().resolve("web.conf"), "sleep", "602");
-        driver.apply(web);
+        applyAndStart(web);
         List<InstanceStatus> before = awaitStates(web, ManagerState.RUNNING, ManagerState.RUNNING);
         int pid0 = before.get(0).pid();
         int pid1 = before.get(1).pid();
+        events.clear(); // the STARTED events of applyAndStart
 
         driver.stop(web, 1);
         assertThat(driver.status(web).get(1).state()).isEqualTo(ManagerState.STOPPED);
@@ -158,12 +170,14 @@ class SupervisorDriverTest {
     @Test
     void restart_refusedByPreflight_leavesTheInstanceRunning_andReportsTheReason() throws Exception {
         startSupervisord(false);
+        ServiceSpec web = spec("web", 1, supervisord.confD().resolve("web.conf"), "sleep", "603");
+        applyAndStart(web);
+        int pid = awaitStates(web, ManagerState.RUNNING).get(0).pid();
         driver.close();
+        events.clear();
         String reason = "port 3000 is held by pid 4242 (node old.js), which is not this service's";
         driver = newDriver((spec, instance) -> instance == 0 ? reason : null);
-        ServiceSpec web = spec("web", 1, supervisord.confD().resolve("web.conf"), "sleep", "603");
         driver.apply(web);
-        int pid = awaitStates(web, ManagerState.RUNNING).get(0).pid();
 
         assertThatThrownBy(() -> driver.restart(web, 0))
                 .isInstanceOf(DriverException.class)
@@ -217,7 +231,7 @@ class SupervisorDriverTest {
         startSupervisord(false);
         ServiceSpec talk = spec("talk", 1, supervisord.confD().resolve("talk.conf"), "sh", "-c",
                 "i=1; while [ $i -le 400 ]; do echo line-$i; i=$((i+1)); done; echo oops >&2; exec sleep 604");
-        driver.apply(talk);
+        applyAndStart(talk);
         awaitStates(talk, ManagerState.RUNNING);
 
         List<String> last = await().atMost(WAIT).until(() -> driver.tail(talk, 0, 3), l -> l.contains("oops"));
@@ -231,7 +245,7 @@ class SupervisorDriverTest {
         startSupervisord(false);
         ServiceSpec sig = spec("sig", 2, supervisord.confD().resolve("sig.conf"), "sh", "-c",
                 "trap 'echo got-usr1' USR1; echo ready; while :; do sleep 0.1; done");
-        driver.apply(sig);
+        applyAndStart(sig);
         awaitStates(sig, ManagerState.RUNNING, ManagerState.RUNNING);
         await().atMost(WAIT).until(() -> driver.tail(sig, 0, 5), l -> l.contains("ready"));
 
@@ -261,7 +275,10 @@ class SupervisorDriverTest {
         driver.apply(one);
 
         assertThat(Files.readString(file)).contains("[program:api]\n", "numprocs=1\n", "stopasgroup=true\n",
-                "killasgroup=true\n", "stopwaitsecs=5\n", "redirect_stderr=true\n");
+                "killasgroup=true\n", "stopwaitsecs=5\n", "redirect_stderr=true\n", "autostart=false\n");
+        // autostart=false: every start goes through the agent's pre-flight.
+        awaitStates(one, ManagerState.STOPPED);
+        driver.start(one, 0);
         InstanceStatus only = awaitStates(one, ManagerState.RUNNING).get(0);
         assertThat(only.managerName()).isEqualTo("api:api");
         await().atMost(WAIT).until(() -> driver.tail(one, 0, 1), l -> l.equals(List.of("a b|50%'x;y|api/0")));
@@ -269,6 +286,10 @@ class SupervisorDriverTest {
 
         ServiceSpec three = spec("api", 3, file, one.command(), one.args().toArray(String[]::new));
         driver.apply(three);
+        awaitStates(three, ManagerState.STOPPED, ManagerState.STOPPED, ManagerState.STOPPED);
+        for (int i = 0; i < 3; i++) {
+            driver.start(three, i);
+        }
 
         List<InstanceStatus> st = awaitStates(three, ManagerState.RUNNING, ManagerState.RUNNING, ManagerState.RUNNING);
         assertThat(st).extracting(InstanceStatus::managerName).containsExactly("api:api_00", "api:api_01", "api:api_02");
@@ -316,7 +337,7 @@ class SupervisorDriverTest {
     void isMember_recognisesARealChildByItsEnvironment() throws Exception {
         startSupervisord(false);
         ServiceSpec web = spec("web", 1, supervisord.confD().resolve("web.conf"), "sleep", "607");
-        driver.apply(web);
+        applyAndStart(web);
         int pid = awaitStates(web, ManagerState.RUNNING).get(0).pid();
         Map<String, String> environ = Supervisord.environ(pid);
 
@@ -374,7 +395,7 @@ class SupervisorDriverTest {
     void inetPortWithBasicAuth_works_andWrongPasswordSaysWhatToFix() throws Exception {
         startSupervisord(true);
         ServiceSpec viaUnix = spec("web", 1, supervisord.confD().resolve("web.conf"), "sleep", "608");
-        driver.apply(viaUnix);
+        applyAndStart(viaUnix);
         int pid = awaitStates(viaUnix, ManagerState.RUNNING).get(0).pid();
 
         ServiceSpec viaHttp = spec("web", 1, supervisord.httpUrl(), Supervisord.USER, Supervisord.PASSWORD, null,

@@ -22,7 +22,7 @@ import java.util.stream.Collectors;
  * {@code supervisord -n -c} child of the test JVM; {@link #close()} stops it and every process
  * it started. Needs the Debian {@code supervisor} package (deploy/src/test/deps/supervisor.sh).
  */
-final class Supervisord implements AutoCloseable {
+public final class Supervisord implements AutoCloseable {
 
     static final String USER = "fk-agent";
     static final String PASSWORD = "s3cret pass";
@@ -40,7 +40,7 @@ final class Supervisord implements AutoCloseable {
     }
 
     /** Starts supervisord in {@code dir}, on a unix socket, and on a loopback port with basic auth if {@code http}. */
-    static Supervisord start(Path dir, boolean http) throws IOException {
+    public static Supervisord start(Path dir, boolean http) throws IOException {
         Path socket = dir.resolve("supervisor.sock");
         Files.createDirectories(dir.resolve("conf.d"));
         Files.createDirectories(dir.resolve("logs"));
@@ -75,11 +75,11 @@ final class Supervisord implements AutoCloseable {
         return s;
     }
 
-    Path confD() {
+    public Path confD() {
         return dir.resolve("conf.d");
     }
 
-    String unixUrl() {
+    public String unixUrl() {
         return "unix://" + socket;
     }
 
