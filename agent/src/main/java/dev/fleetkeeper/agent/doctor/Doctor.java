@@ -2,6 +2,7 @@ package dev.fleetkeeper.agent.doctor;
 
 import dev.fleetkeeper.agent.doctor.Finding.Evidence;
 import dev.fleetkeeper.agent.doctor.Finding.Remedy;
+import dev.fleetkeeper.agent.service.DriverKind;
 import dev.fleetkeeper.agent.service.InstanceStatus;
 import dev.fleetkeeper.agent.service.ManagerState;
 import dev.fleetkeeper.agent.service.ServiceSpec;
@@ -258,7 +259,12 @@ public final class Doctor {
         int i = st.instance();
         int restarts = c.o.recentRestarts().getOrDefault(i, 0);
         List<String> lines = c.o.lastLines().getOrDefault(i, List.of());
-        if (restarts >= spec.crashLoop().restarts() || st.state() == ManagerState.FATAL) {
+        // FATAL means the manager gave up: after repeated failed starts (supervisord's startretries,
+        // the built-in crash-loop threshold). A built-in instance that is FATAL because pre-flight
+        // refused it never ran: the refusing findings tell that story.
+        boolean gaveUp = st.state() == ManagerState.FATAL
+                && (restarts > 0 || st.restarts() > 0 || spec.driver() != DriverKind.BUILTIN);
+        if (restarts >= spec.crashLoop().restarts() || gaveUp) {
             List<Evidence> ev = new ArrayList<>();
             ev.add(new Evidence("restarts", restarts + " in the last " + minutes(spec.crashLoop().window())
                     + " (threshold " + spec.crashLoop().restarts() + ")"));

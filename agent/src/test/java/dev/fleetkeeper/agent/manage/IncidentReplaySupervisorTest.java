@@ -141,7 +141,11 @@ class IncidentReplaySupervisorTest {
     void withRemediesRefuseDoctorTellsTheStoryAndFixRepairsIt() throws Exception {
         int port = IncidentReplay.freePort();
         int orphan = replay.oldReleaseOrphan("web", oldReleaseMarkers(), port, dir);
-        Files.writeString(app.resolve("web.pid"), replay.deadPid() + "\n");
+        // This time the pidfile names a live process that is not the service's (the pid was reused).
+        Process unrelated = replay.python("import time; time.sleep(600)", Map.of());
+        await().atMost(Duration.ofSeconds(10)).until(() -> IncidentReplay.isRunning(unrelated.pid()));
+        Thread.sleep(1100); // the process must look older than the file, as a reused pid would not be
+        Files.writeString(app.resolve("web.pid"), unrelated.pid() + "\n");
 
         ServiceManager m = replay.start(List.of(ServiceDeclaration.valid(web(port, RemedyPolicy.REFUSE))), drivers());
 
@@ -155,6 +159,7 @@ class IncidentReplaySupervisorTest {
 
         assertThat(fixed.doctor().applied()).hasSize(3).allSatisfy(o -> assertThat(o.succeeded()).as(o.action()).isTrue());
         assertThat(IncidentReplay.isRunning(orphan)).isFalse();
+        assertThat(unrelated.isAlive()).as("the process the stale pidfile named is not the service's: untouched").isTrue();
         CommandResult restarted = m.execute(new ServiceCommand.Restart("web", 0)).get(60, TimeUnit.SECONDS);
         assertThat(restarted.status()).as(restarted.message()).isEqualTo(CommandResult.Status.SUCCEEDED);
         IncidentReplay.awaitListening(port);

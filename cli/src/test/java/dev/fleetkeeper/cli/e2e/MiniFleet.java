@@ -2,6 +2,7 @@ package dev.fleetkeeper.cli.e2e;
 
 import dev.fleetkeeper.agent.Agent;
 import dev.fleetkeeper.agent.config.AgentConfig;
+import dev.fleetkeeper.agent.config.ServiceDeclaration;
 import dev.fleetkeeper.agent.transport.ControllerChannel;
 import dev.fleetkeeper.controller.Controller;
 import dev.fleetkeeper.controller.config.ControllerConfig;
@@ -28,6 +29,9 @@ final class MiniFleet implements AutoCloseable {
     record RunningAgent(String hostId, Agent agent, ControllerChannel channel) implements AutoCloseable {
         @Override
         public void close() {
+            if (agent.services() != null) {
+                agent.services().stopAll();
+            }
             agent.close();
             channel.close();
         }
@@ -65,13 +69,21 @@ final class MiniFleet implements AutoCloseable {
 
     /** Starts an agent for {@code hostId} scanning this machine's /proc. */
     RunningAgent startAgent(String hostId) {
+        return startAgent(hostId, List.of());
+    }
+
+    /**
+     * Starts an agent for {@code hostId} that runs {@code services} (reconciling every 500 ms);
+     * closing it stops their instances too.
+     */
+    RunningAgent startAgent(String hostId, List<ServiceDeclaration> services) {
         AgentConfig config = AgentConfig.defaults(dir.resolve("agent-" + hostId))
                 .withController(target())
                 .withHostId(hostId)
                 .withLabels(Map.of("fleet", "mini"));
         config = new AgentConfig(config.controller(), config.hostId(), config.stateDir(), config.labels(),
                 config.procRoot(), Duration.ofMillis(500), config.detailInterval(), Duration.ofMillis(500),
-                Duration.ofMillis(100), Duration.ofMillis(500), config.reconcileInterval(), config.services());
+                Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofMillis(500), services);
         ControllerChannel channel = ControllerChannel.open(target());
         Agent agent = new Agent(config, channel.channel(), channel::resetConnectBackoff, InstantSource.system());
         agent.start();
