@@ -355,7 +355,7 @@ public final class Doctor {
             List<ProcessSample> holders = holders(c, port);
             if (holders.isEmpty() && socketOn(c, port)) {
                 out.add(new Finding(FindingCode.PORT_HELD, Severity.CRITICAL, spec.name(), i,
-                        "port " + port + " of " + spec.name() + "#" + i + " is held by a process the agent cannot see",
+                        "port " + port + " is held by a process the agent cannot see",
                         "Something listens on the port, but no process visible to the agent owns the socket (another "
                                 + "PID namespace, a container, or the kernel). The instance cannot bind it.",
                         List.of(new Evidence("port", Integer.toString(port)), new Evidence("holder", "unknown")),
@@ -404,7 +404,7 @@ public final class Doctor {
         ev.add(new Evidence("holder is", kind));
         ev.add(new Evidence("started", Instant.ofEpochMilli(h.startTimeMillis()).toString()));
         return new Finding(FindingCode.PORT_HELD, Severity.CRITICAL, spec.name(), i,
-                "port " + port + " of " + spec.name() + "#" + i + " is held by pid " + h.pid() + " (" + shortKind(kind) + ")",
+                "port " + port + " is held by pid " + h.pid() + " (" + shortKind(kind) + ")",
                 "The instance cannot bind its port while another process holds it: it fails with 'Address already "
                         + "in use' and its manager restarts it in a loop.",
                 ev, remedy);
@@ -625,6 +625,8 @@ public final class Doctor {
     /** "4211 S www-data node /srv/app/releases/41/server.js". */
     static String describe(ProcessSample p) {
         String args = p.cmdline().isEmpty() ? "[" + p.comm() + "]" : String.join(" ", p.cmdline());
+        // One line whatever the arguments hold (a script passed with -c has newlines).
+        args = args.replace("\n", "\\n").replace("\r", "\\r").replace("\t", " ");
         if (args.length() > 160) {
             args = args.substring(0, 157) + "...";
         }
