@@ -309,12 +309,79 @@ public final class ServiceManager implements AutoCloseable {
             Observation o = observe(decl.spec(), now, checkDrift);
             List<Finding> findings = doctor.diagnose(o, scan, now);
             states.add(state(o, findings, scan, pids));
+            heal(o, findings, now);
         }
         managedPids = Set.copyOf(pids);
         ServicesReport report = new ServicesReport(now.toEpochMilli(), states);
         announceNewFindings(report);
         lastReport = report;
         reports.accept(report);
+    }
+
+    /** Codes whose automatic remedy unblocks a start. */
+    private static final Set<FindingCode> BLOCKING = Set.of(FindingCode.PORT_HELD, FindingCode.STALE_PIDFILE,
+            FindingCode.PATH_NOT_WRITABLE, FindingCode.UNEXPECTED_PROCESS);
+    /** Least time between two healing attempts on one instance. */
+    private static final Duration HEAL_EVERY = Duration.ofSeconds(30);
+    private final Map<String, Long> lastHeal = new ConcurrentHashMap<>();
+
+    /**
+     * With remedies {@code auto}, repairs what keeps a down instance down even when no start of
+     * the agent's is involved: supervisord's and PM2's own restarts after a crash bypass the
+     * agent's pre-flight, so an orphan holding the port turns them into a crash loop. For an
+     * instance that is not running and has a blocking finding with an automatic remedy, the
+     * remedies are applied on the ops thread and, if the manager gave up (FATAL) or stopped
+     * trying, the instance is started again (through pre-flight). At most once per
+     * {@link #HEAL_EVERY} per instance; works while the controller is unreachable.
+     */
+    private void heal(Observation o, List<Finding> findings, Instant now) {
+        ServiceSpec spec = o.spec();
+        if (spec.remedies() != RemedyPolicy.AUTO || o.managerError() != null) {
+            return;
+        }
+        for (InstanceStatus st : o.statuses()) {
+            if (st.state() == ManagerState.RUNNING || st.state() == ManagerState.STOPPING
+                    || st.state() == ManagerState.STOPPED) {
+                continue; // up, or stopped on purpose
+            }
+            int i = st.instance();
+            List<Finding> fixable = findings.stream()
+                    .filter(f -> (f.instance() == i || f.instance() == -1) && BLOCKING.contains(f.code())
+                            && f.remedy().automatic())
+                    .toList();
+            if (fixable.isEmpty()) {
+                continue;
+            }
+            String key = spec.name() + "#" + i;
+            Long last = lastHeal.get(key);
+            if (last != null && now.toEpochMilli() - last < HEAL_EVERY.toMillis()) {
+                continue;
+            }
+            lastHeal.put(key, now.toEpochMilli());
+            // FATAL: the manager gave up; UNKNOWN: it never ran it. EXITED stays as its restart policy left it.
+            boolean restart = st.state() == ManagerState.FATAL || st.state() == ManagerState.UNKNOWN;
+            log.warn("Service '{}' instance {} is {} with {} repairable finding(s): repairing{}", spec.name(), i,
+                    st.state(), fixable.size(), restart ? " and starting it" : "");
+            ExecutorService e = ops;
+            try {
+                e.execute(guarded("heal " + key, () -> {
+                    for (Finding f : fixable) {
+                        reportRemedy(spec, remedies.apply(spec, f));
+                    }
+                    if (restart) {
+                        try {
+                            driver(spec).start(spec, i);
+                        } catch (DriverException ex) {
+                            log.warn("Service '{}' instance {} did not start after repair: {}", spec.name(), i,
+                                    ex.getMessage());
+                        }
+                    }
+                    reconcileSoon();
+                }));
+            } catch (java.util.concurrent.RejectedExecutionException closing) {
+                return;
+            }
+        }
     }
 
     /** Asks the manager about {@code spec} and completes it with the history the manager does not keep. */

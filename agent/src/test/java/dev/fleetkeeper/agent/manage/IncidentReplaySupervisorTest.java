@@ -167,6 +167,39 @@ class IncidentReplaySupervisorTest {
         assertThat(tail.lines()).contains("web listening on " + port);
     }
 
+    @Test
+    void whenSupervisordsOwnRestartsFailOnAnOrphanTheAgentRepairsAndStartsTheProgram() throws Exception {
+        int port = IncidentReplay.freePort();
+        ServiceManager m = replay.start(List.of(ServiceDeclaration.valid(web(port, RemedyPolicy.AUTO))), drivers());
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(state(m, "web").instances().get(0)
+                .boundPorts()).containsExactly(port));
+        // Behind the agent's back: the program is stopped, an old process of it takes the port,
+        // and supervisorctl starts the program again (no pre-flight): it cannot bind and
+        // supervisord gives up after its retries.
+        supervisorctl("stop", "web");
+        int orphan = replay.oldReleaseOrphan("web", oldReleaseMarkers(), port, dir);
+        supervisorctl("start", "web");
+
+        await().atMost(Duration.ofSeconds(60)).until(() -> replay.events("web", ServiceEvent.Kind.REMEDY_APPLIED).stream()
+                .anyMatch(e -> "PORT_HELD".equals(e.attributes().get("code"))));
+        assertThat(replay.events("web", ServiceEvent.Kind.REMEDY_APPLIED))
+                .filteredOn(e -> "PORT_HELD".equals(e.attributes().get("code")))
+                .singleElement().satisfies(e -> assertThat(e.attributes()).containsEntry("succeeded", "true"));
+        assertThat(IncidentReplay.isRunning(orphan)).isFalse();
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            InstanceView v = state(m, "web").instances().get(0);
+            assertThat(v.status().state()).isEqualTo(ManagerState.RUNNING);
+            assertThat(v.boundPorts()).containsExactly(port);
+        });
+    }
+
+    private void supervisorctl(String... args) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of("supervisorctl", "-s", supervisord.unixUrl()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    }
+
     private static ServiceState state(ServiceManager m, String name) {
         ServicesReport r = m.lastReport();
         assertThat(r).isNotNull();
