@@ -1,5 +1,6 @@
 package dev.fleetkeeper.agent.doctor;
 
+import dev.fleetkeeper.agent.telemetry.ProcLookup;
 import dev.fleetkeeper.agent.telemetry.ProcessId;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,6 +31,7 @@ import java.util.concurrent.TimeUnit;
 public final class HostFacts {
 
     private final Path procRoot;
+    private final ProcLookup lookup;
     private final Map<ProcessId, Map<String, String>> markers = new ConcurrentHashMap<>();
     private final Map<String, CachedUser> users = new ConcurrentHashMap<>();
     private final Duration userTtl;
@@ -40,6 +42,7 @@ public final class HostFacts {
 
     HostFacts(Path procRoot, Duration userTtl) {
         this.procRoot = procRoot;
+        this.lookup = new ProcLookup(procRoot);
         this.userTtl = userTtl;
     }
 
@@ -88,19 +91,11 @@ public final class HostFacts {
             return null; // the number now names another process: what we read may be its
         }
         Map<String, String> out = new HashMap<>();
-        int from = 0;
-        for (int i = 0; i <= b.length; i++) {
-            if (i == b.length || b[i] == 0) {
-                if (i > from) {
-                    String kv = new String(b, from, i - from, StandardCharsets.UTF_8);
-                    int eq = kv.indexOf('=');
-                    if (eq > 0 && isMarkerKey(kv.substring(0, eq))) {
-                        out.put(kv.substring(0, eq), kv.substring(eq + 1));
-                    }
-                }
-                from = i + 1;
+        ProcLookup.parseEnviron(b).forEach((k, v) -> {
+            if (isMarkerKey(k)) {
+                out.put(k, v);
             }
-        }
+        });
         return Map.copyOf(out);
     }
 
@@ -112,39 +107,14 @@ public final class HostFacts {
 
     /** Whether {@code id} is still alive and not a zombie. */
     public boolean isRunning(ProcessId id) {
-        String stat = readStat(id.pid());
-        if (stat == null) {
-            return false;
-        }
-        int close = stat.lastIndexOf(')');
-        String[] f = stat.substring(close + 2).trim().split(" ");
-        return f.length > 19 && Long.parseLong(f[19]) == id.startTicks() && !f[0].equals("Z") && !f[0].equals("X");
+        ProcLookup.Stat s = lookup.stat(id.pid());
+        return s != null && s.startTicks() == id.startTicks() && !s.dead();
     }
 
     /** Start ticks of the process numbered {@code pid} now, -1 if there is none. */
     public long startTicks(int pid) {
-        String stat = readStat(pid);
-        if (stat == null) {
-            return -1;
-        }
-        int close = stat.lastIndexOf(')');
-        if (close < 0) {
-            return -1;
-        }
-        String[] f = stat.substring(close + 2).trim().split(" ");
-        try {
-            return f.length > 19 ? Long.parseLong(f[19]) : -1;
-        } catch (NumberFormatException e) {
-            return -1;
-        }
-    }
-
-    private String readStat(int pid) {
-        try {
-            return Files.readString(procRoot.resolve(Integer.toString(pid)).resolve("stat"), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            return null;
-        }
+        ProcLookup.Stat s = lookup.stat(pid);
+        return s == null ? -1 : s.startTicks();
     }
 
     /** A pidfile as found on disk. {@code pid} is -1 when the content is not a number. */

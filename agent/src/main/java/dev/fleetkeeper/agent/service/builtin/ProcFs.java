@@ -2,6 +2,7 @@ package dev.fleetkeeper.agent.service.builtin;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import dev.fleetkeeper.agent.telemetry.ProcLookup;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -20,9 +21,11 @@ import java.util.Map;
 final class ProcFs {
 
     private final Path root;
+    private final ProcLookup lookup;
 
     ProcFs(Path root) {
         this.root = root;
+        this.lookup = new ProcLookup(root);
     }
 
     /** One process's {@code /proc/PID/stat}: the fields the driver needs. */
@@ -31,64 +34,25 @@ final class ProcFs {
         boolean dead() {
             return state == 'Z' || state == 'X' || state == 'x';
         }
+
+        static Stat of(ProcLookup.Stat s) {
+            return s == null ? null : new Stat(s.pid(), s.state(), s.pgrp(), s.session(), s.startTicks());
+        }
     }
 
     /** {@code /proc/PID/stat} of {@code pid}, or null if there is no such process. */
     Stat stat(int pid) {
-        String text;
-        try {
-            text = Files.readString(root.resolve(Integer.toString(pid)).resolve("stat"), StandardCharsets.ISO_8859_1);
-        } catch (IOException e) {
-            return null;
-        }
-        return parseStat(pid, text);
+        return Stat.of(lookup.stat(pid));
     }
 
-    /**
-     * Parses a stat line. The command name (field 2) is in parentheses and may contain spaces
-     * and parentheses, so fields are counted from the last ')'. Field 22 is the start time in
-     * clock ticks after boot.
-     */
+    /** Parses a stat line (see {@link ProcLookup#parseStat}). */
     static Stat parseStat(int pid, String text) {
-        int close = text.lastIndexOf(')');
-        if (close < 0) {
-            return null;
-        }
-        String[] f = text.substring(close + 1).trim().split(" ");
-        if (f.length < 20) {
-            return null;
-        }
-        // f[0] is field 3 (state), so field n is f[n - 3].
-        try {
-            return new Stat(pid, f[0].charAt(0), Integer.parseInt(f[2]), Integer.parseInt(f[3]), Long.parseLong(f[19]));
-        } catch (NumberFormatException e) {
-            return null;
-        }
+        return Stat.of(ProcLookup.parseStat(pid, text));
     }
 
     /** The environment of {@code pid}, empty if gone or unreadable. */
     Map<String, String> environ(int pid) {
-        byte[] raw;
-        try {
-            raw = Files.readAllBytes(root.resolve(Integer.toString(pid)).resolve("environ"));
-        } catch (IOException e) {
-            return Map.of();
-        }
-        Map<String, String> env = new HashMap<>();
-        int start = 0;
-        for (int i = 0; i <= raw.length; i++) {
-            if (i == raw.length || raw[i] == 0) {
-                if (i > start) {
-                    String kv = new String(raw, start, i - start, StandardCharsets.UTF_8);
-                    int eq = kv.indexOf('=');
-                    if (eq > 0) {
-                        env.put(kv.substring(0, eq), kv.substring(eq + 1));
-                    }
-                }
-                start = i + 1;
-            }
-        }
-        return env;
+        return lookup.environ(pid);
     }
 
     /** Every live (not zombie) process whose process group is {@code pgid}. */
