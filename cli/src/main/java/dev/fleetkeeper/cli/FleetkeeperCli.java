@@ -8,6 +8,7 @@ import dev.fleetkeeper.cli.command.LogsCommand;
 import dev.fleetkeeper.cli.command.PortsCommand;
 import dev.fleetkeeper.cli.command.PsCommand;
 import dev.fleetkeeper.cli.command.RestartCommand;
+import dev.fleetkeeper.cli.command.MemoryCommand;
 import dev.fleetkeeper.cli.command.ServicesCommand;
 import dev.fleetkeeper.cli.command.TopCommand;
 import dev.fleetkeeper.cli.dev.DevCommand;
@@ -45,6 +46,7 @@ import picocli.CommandLine.Spec;
             TopCommand.class,
             EventsCommand.class,
             ServicesCommand.class,
+            MemoryCommand.class,
             DoctorCommand.class,
             RestartCommand.class,
             LogsCommand.class,

@@ -15,6 +15,8 @@ import dev.fleetkeeper.proto.v1.ListServicesRequest;
 import dev.fleetkeeper.proto.v1.ListServicesResponse;
 import dev.fleetkeeper.proto.v1.LogTail;
 import dev.fleetkeeper.proto.v1.ManagerState;
+import dev.fleetkeeper.proto.v1.MemoryBaseline;
+import dev.fleetkeeper.proto.v1.MemoryTrend;
 import dev.fleetkeeper.proto.v1.Remedy;
 import dev.fleetkeeper.proto.v1.RemedyOutcome;
 import dev.fleetkeeper.proto.v1.RestartServiceRequest;
@@ -181,11 +183,21 @@ public final class FakeController implements AutoCloseable {
             .addServices(ServiceStatus.newBuilder().setName("api").setDriver("supervisor").setInstancesDeclared(2)
                     .addInstances(InstanceView.newBuilder().setIndex(0).setManagerState(ManagerState.MANAGER_STATE_RUNNING)
                             .setManagerPid(2201).setRestarts(0).setProcess(NODE.getKey()).setProcState("S")
-                            .setRssBytes(432_013_312).addExpectedPorts(3000).setConsistent(false))
+                            .setRssBytes(432_013_312).addExpectedPorts(3000).setConsistent(false)
+                            .setMemory(MemoryTrend.newBuilder().setLeaking(true).setSlopeBytesPerSecond(36_700)
+                                    .setTimeToLimitMs(2_820_000).setConfidence(0.97).setLimitBytes(536_870_912)
+                                    .setReason("grows 2.1M/min over 30m, minima rising").setBaselineRssBytes(188_743_680)))
                     .addInstances(InstanceView.newBuilder().setIndex(1).setManagerState(ManagerState.MANAGER_STATE_RUNNING)
                             .setManagerPid(2202).setRestarts(1).setProcess(ProcessKey.newBuilder().setPid(2202))
                             .setProcState("S").setRssBytes(398_458_880).addExpectedPorts(3001).addBoundPorts(3001)
-                            .setConsistent(true))
+                            .setConsistent(true)
+                            .setMemory(MemoryTrend.newBuilder().setSlopeBytesPerSecond(3).setConfidence(0.4)
+                                    .setLimitBytes(536_870_912).setReason("sawtooth, minima flat")
+                                    .setBaselineRssBytes(183_500_800)))
+                    .addBaselines(MemoryBaseline.newBuilder().setVersion("42").setRssBytes(186_122_240).setSamples(2)
+                            .setRecordedAtUnixMs(ago(1200)))
+                    .addBaselines(MemoryBaseline.newBuilder().setVersion("41").setRssBytes(152_043_520).setSamples(6)
+                            .setRecordedAtUnixMs(ago(90_000)))
                     .addFindings(PORT_HELD).addFindings(PATH_NOT_WRITABLE))
             .addServices(ServiceStatus.newBuilder().setName("worker").setDriver("supervisor").setInstancesDeclared(1)
                     .addInstances(InstanceView.newBuilder().setIndex(0).setManagerState(ManagerState.MANAGER_STATE_BACKOFF)
