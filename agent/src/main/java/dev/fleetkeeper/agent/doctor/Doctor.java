@@ -69,6 +69,33 @@ public final class Doctor {
                         "sudoedit /etc/fleetkeeper/agent.yaml", "sudo systemctl restart fleetkeeper-agent"));
     }
 
+    /**
+     * A finding for a release whose startup memory regressed: {@code current} settles
+     * {@code ratio} times as high as {@code previous} (baselines in bytes, by version label).
+     */
+    public static Finding baselineRegressed(String service, String current, long currentBytes, String previous,
+                                            long previousBytes, double ratio, double tolerance) {
+        return new Finding(FindingCode.MEMORY_BASELINE_REGRESSED, Severity.WARNING, service, -1,
+                "version " + label(current) + " of '" + service + "' settles at " + mib(currentBytes) + " after a start, "
+                        + Math.round((ratio - 1) * 100) + "% above version " + label(previous) + " (" + mib(previousBytes)
+                        + "; tolerance " + Math.round(tolerance * 100) + "%)",
+                "Each instance of the new release needs more memory than the old one did, before any traffic-driven "
+                        + "growth: fewer instances fit on the host, and a leak reaches the limit sooner. A rollout gate "
+                        + "keeps such a release out of the pool.",
+                List.of(new Evidence("current", label(current) + ": " + mib(currentBytes)),
+                        new Evidence("previous", label(previous) + ": " + mib(previousBytes))),
+                Remedy.manual("Compare the releases' memory (dependencies, caches, heap settings); roll back if it "
+                        + "was not intended.", "fleetkeeper memory " + service));
+    }
+
+    private static String label(String version) {
+        return version.isEmpty() ? "(unlabelled)" : version;
+    }
+
+    private static String mib(long bytes) {
+        return (bytes >> 20) + " MiB";
+    }
+
     /** Everything wrong with the service now. */
     public List<Finding> diagnose(Observation o, HostScan scan, Instant now) {
         Context c = new Context(o, scan, now);

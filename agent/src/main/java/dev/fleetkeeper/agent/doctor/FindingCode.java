@@ -32,5 +32,7 @@ public enum FindingCode {
     /** The service's user does not exist on this host. */
     USER_UNKNOWN,
     /** The service's declaration is invalid (unknown driver, bad value): it is not managed. */
-    SPEC_INVALID
+    SPEC_INVALID,
+    /** This version settles at more memory after a start than the previous version, beyond the tolerance. */
+    MEMORY_BASELINE_REGRESSED
 }
