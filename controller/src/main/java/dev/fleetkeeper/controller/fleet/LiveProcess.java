@@ -17,8 +17,11 @@ import java.util.List;
  * objects that live just long enough to be copied by each young collection, and every store of
  * a young message into the (old) map dirties a card the collector must scan. Copying the
  * figures into a record that lives as long as the process makes a delta's messages die young:
- * the young-generation pauses of {@code bench ingest} shrink with them. Strings that usually
- * repeat (user, comm, cgroup) keep the held instance when equal, for the same reason.
+ * the young-generation pauses of {@code bench ingest} shrink with them. For the same reason
+ * {@link #update} stores a reference field only when its value changes: strings that usually
+ * repeat (user, comm, cgroup) keep the held instance, and a reference store into this
+ * (by then old) record would dirty its card for the next young collection to scan, whatever
+ * it stores.
  */
 final class LiveProcess {
 
@@ -69,19 +72,27 @@ final class LiveProcess {
         sid = p.getSid();
         uid = p.getUid();
         euid = p.getEuid();
-        user = same(user, p.getUser());
+        if (!p.getUser().equals(user)) {
+            user = p.getUser();
+        }
         state = p.getStateValue();
         startTimeUnixMs = p.getStartTimeUnixMs();
-        comm = same(comm, p.getComm());
+        if (!p.getComm().equals(comm)) {
+            comm = p.getComm();
+        }
         threads = p.getThreads();
         rssBytes = p.getRssBytes();
         vsizeBytes = p.getVsizeBytes();
         cpuUserMs = p.getCpuUserMs();
         cpuSystemMs = p.getCpuSystemMs();
         cpuPercent = p.getCpuPercent();
-        cgroup = same(cgroup, p.getCgroup());
+        if (!p.getCgroup().equals(cgroup)) {
+            cgroup = p.getCgroup();
+        }
         hasMemory = p.hasMemory();
-        memoryWithUnknownFields = null;
+        if (memoryWithUnknownFields != null) {
+            memoryWithUnknownFields = null;
+        }
         if (hasMemory) {
             MemoryDetail m = p.getMemory();
             if (m.getUnknownFields().asMap().isEmpty()) {
@@ -95,7 +106,11 @@ final class LiveProcess {
             }
         }
         UnknownFieldSet unknown = p.getUnknownFields();
-        unknownFields = unknown.asMap().isEmpty() ? UnknownFieldSet.getDefaultInstance() : unknown;
+        if (!unknown.asMap().isEmpty()) {
+            unknownFields = unknown;
+        } else if (unknownFields != UnknownFieldSet.getDefaultInstance()) {
+            unknownFields = UnknownFieldSet.getDefaultInstance();
+        }
         if (hasIdentity(p)) {
             cmdline = p.getCmdlineList();
             exe = p.getExe();
@@ -161,7 +176,4 @@ final class LiveProcess {
         return b.setUnknownFields(unknownFields).build();
     }
 
-    private static String same(String held, String received) {
-        return received.equals(held) ? held : received;
-    }
 }
