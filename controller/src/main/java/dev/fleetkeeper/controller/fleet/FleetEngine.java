@@ -252,7 +252,6 @@ public final class FleetEngine implements AutoCloseable {
                                 + shortId(h.getBootId()) + ")").build());
                 view.processes.clear();
                 view.sockets.clear();
-                view.lastPointMillis.clear();
             }
             if (!r.online() || view.session == null) {
                 events.add(ev.base(hostId, now, EventType.EVENT_TYPE_HOST_ONLINE, Severity.SEVERITY_INFO,

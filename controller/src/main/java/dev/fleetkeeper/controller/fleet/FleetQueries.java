@@ -52,16 +52,13 @@ final class FleetQueries {
         HostView v = resolve(ref);
         ensureLoaded.accept(v);
         List<ProcessRow> rows = new ArrayList<>();
-        for (ProcKey k : v.processes.keySet()) {
-            Process p = v.full(k);
-            if (zombiesOnly && !HostView.isZombie(p)) {
+        for (LiveProcess p : v.processes.values()) {
+            if (zombiesOnly && !p.isZombie()) {
                 continue;
             }
-            Process parent = zombiesOnly ? HostView.parentIn(v.processes, p) : null;
-            if (parent != null) {
-                parent = v.full(ProcKey.of(parent.getKey()));
-            }
-            rows.add(new ProcessRow(v.hostId(), v.record.hostname(), p, parent));
+            LiveProcess parent = zombiesOnly ? HostView.parentIn(v.processes, p) : null;
+            rows.add(new ProcessRow(v.hostId(), v.record.hostname(), p.toProto(),
+                    parent == null ? null : parent.toProto()));
         }
         rows.sort(comparator(order));
         return new HostProcesses(status(v), limit > 0 && rows.size() > limit ? rows.subList(0, limit) : rows,
@@ -97,8 +94,8 @@ final class FleetQueries {
             if (!v.record.online() || !matches(v, selector)) {
                 continue;
             }
-            for (Map.Entry<ProcKey, Process> e : v.processes.entrySet()) {
-                long rss = e.getValue().getRssBytes();
+            for (Map.Entry<ProcKey, LiveProcess> e : v.processes.entrySet()) {
+                long rss = e.getValue().rssBytes();
                 if (top.size() < n) {
                     top.add(new Candidate(v, e.getKey(), rss));
                 } else if (rss > top.peek().rss()) {

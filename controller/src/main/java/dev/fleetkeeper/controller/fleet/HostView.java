@@ -7,7 +7,6 @@ import dev.fleetkeeper.proto.v1.Event;
 import dev.fleetkeeper.proto.v1.HostStats;
 import dev.fleetkeeper.proto.v1.Process;
 import dev.fleetkeeper.proto.v1.ProcessKey;
-import dev.fleetkeeper.proto.v1.ProcessState;
 import dev.fleetkeeper.proto.v1.ServiceReport;
 import dev.fleetkeeper.proto.v1.Snapshot;
 import dev.fleetkeeper.proto.v1.Socket;
@@ -15,7 +14,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 /**
  * The controller's live model of one host: its registration, its connection, and its latest
@@ -40,12 +38,12 @@ final class HostView {
     boolean stateLoaded;
     long takenAtMillis;
     HostStats stats = HostStats.getDefaultInstance();
-    /** Latest sample per identity, as received: changed processes arrive without cmdline and exe. */
-    final Map<ProcKey, Process> processes = new HashMap<>();
-    /** The sample that carried each identity's cmdline and exe (sent once per identity). */
-    final Map<ProcKey, Process> identities = new HashMap<>();
+    /**
+     * Latest sample per identity, updated in place (see {@link LiveProcess} for why), with the
+     * cmdline and exe the identity was sent with: changed processes arrive without them.
+     */
+    final Map<ProcKey, LiveProcess> processes = new HashMap<>();
     final Map<Long, Socket> sockets = new HashMap<>();
-    final Map<ProcKey, Long> lastPointMillis = new HashMap<>();
     boolean dirty;
     long lastCheckpointMillis;
     /** Whether the next snapshot should be compared with the held state (false after a reboot). */
@@ -74,9 +72,16 @@ final class HostView {
      */
     Applied replace(Snapshot snapshot, boolean compare, HostEvents ev, long resolutionMillis) {
         List<Event> events = new ArrayList<>();
-        Map<ProcKey, Process> incoming = new HashMap<>(snapshot.getProcessesCount() * 2);
+        Map<ProcKey, LiveProcess> incoming = new HashMap<>(snapshot.getProcessesCount() * 2);
         for (Process p : snapshot.getProcessesList()) {
-            incoming.put(ProcKey.of(p.getKey()), p);
+            ProcKey k = ProcKey.of(p.getKey());
+            LiveProcess held = incoming.get(k);
+            if (held == null) {
+                incoming.put(k, new LiveProcess(k, p));
+            } else {
+                // The same identity twice: the later sample wins, as it did in a map of messages.
+                held.update(p);
+            }
         }
         Map<Long, Socket> incomingSockets = new HashMap<>();
         for (Socket s : snapshot.getSocketsList()) {
@@ -84,18 +89,19 @@ final class HostView {
         }
         long t = snapshot.getTakenAtUnixMs();
         if (compare && stateLoaded) {
-            for (Map.Entry<ProcKey, Process> old : processes.entrySet()) {
+            for (Map.Entry<ProcKey, LiveProcess> old : processes.entrySet()) {
                 if (!incoming.containsKey(old.getKey())) {
-                    events.add(ev.processExited(hostId(), t, old.getValue(), true));
+                    events.add(ev.processExited(hostId(), t, old.getValue().toProto(), true));
                 }
             }
-            for (Map.Entry<ProcKey, Process> now : incoming.entrySet()) {
-                Process before = processes.get(now.getKey());
+            for (Map.Entry<ProcKey, LiveProcess> now : incoming.entrySet()) {
+                LiveProcess before = processes.get(now.getKey());
                 if (before == null) {
-                    events.add(ev.processStarted(hostId(), t, now.getValue()));
+                    events.add(ev.processStarted(hostId(), t, now.getValue().toProto()));
                 }
-                if (isZombie(now.getValue()) && (before == null || !isZombie(before))) {
-                    events.add(ev.zombieAppeared(hostId(), t, now.getValue(), parentIn(incoming, now.getValue())));
+                if (now.getValue().isZombie() && (before == null || !before.isZombie())) {
+                    events.add(ev.zombieAppeared(hostId(), t, now.getValue().toProto(),
+                            protoOf(parentIn(incoming, now.getValue()))));
                 }
             }
             for (Socket old : sockets.values()) {
@@ -109,30 +115,30 @@ final class HostView {
                 }
             }
         } else {
-            for (Process p : incoming.values()) {
-                if (isZombie(p)) {
-                    events.add(ev.zombieAppeared(hostId(), t, p, parentIn(incoming, p)));
+            for (LiveProcess p : incoming.values()) {
+                if (p.isZombie()) {
+                    events.add(ev.zombieAppeared(hostId(), t, p.toProto(), protoOf(parentIn(incoming, p))));
                 }
+            }
+        }
+        for (Map.Entry<ProcKey, LiveProcess> e : incoming.entrySet()) {
+            // A process the model held before keeps when its last memory point was stored.
+            LiveProcess before = processes.get(e.getKey());
+            if (before != null) {
+                e.getValue().lastPointMillis = before.lastPointMillis;
             }
         }
         processes.clear();
         processes.putAll(incoming);
-        identities.clear();
-        for (Map.Entry<ProcKey, Process> e : incoming.entrySet()) {
-            if (hasIdentity(e.getValue())) {
-                identities.put(e.getKey(), e.getValue());
-            }
-        }
         sockets.clear();
         sockets.putAll(incomingSockets);
-        lastPointMillis.keySet().retainAll(incoming.keySet());
         stats = snapshot.getHost();
         takenAtMillis = t;
         stateLoaded = true;
         dirty = true;
         List<Point> points = new ArrayList<>();
-        for (Map.Entry<ProcKey, Process> e : incoming.entrySet()) {
-            addPointIfDue(points, e.getKey(), e.getValue(), t, resolutionMillis);
+        for (LiveProcess p : incoming.values()) {
+            addPointIfDue(points, p, t, resolutionMillis);
         }
         return new Applied(events, points);
     }
@@ -151,27 +157,26 @@ final class HostView {
             }
         }
         for (ProcessKey key : delta.getProcessesRemovedList()) {
-            ProcKey k = ProcKey.of(key);
-            Process gone = processes.remove(k);
-            Process identity = identities.remove(k);
-            lastPointMillis.remove(k);
+            LiveProcess gone = processes.remove(ProcKey.of(key));
             if (gone != null) {
-                events.add(ev.processExited(hostId(), t, identity == null ? gone : merge(gone, identity), false));
+                events.add(ev.processExited(hostId(), t, gone.toProto(), false));
             }
         }
         for (Process p : delta.getProcessesUpsertedList()) {
             ProcKey k = ProcKey.of(p.getKey());
-            Process before = processes.put(k, p);
-            if (hasIdentity(p)) {
-                identities.put(k, p);
-            }
-            if (before == null) {
+            LiveProcess held = processes.get(k);
+            boolean wasZombie = held != null && held.isZombie();
+            if (held == null) {
+                held = new LiveProcess(k, p);
+                processes.put(k, held);
                 events.add(ev.processStarted(hostId(), t, p));
+            } else {
+                held.update(p);
             }
-            if (isZombie(p) && (before == null || !isZombie(before))) {
-                events.add(ev.zombieAppeared(hostId(), t, full(k), parentIn(processes, p)));
+            if (held.isZombie() && !wasZombie) {
+                events.add(ev.zombieAppeared(hostId(), t, held.toProto(), protoOf(parentIn(processes, held))));
             }
-            addPointIfDue(points, k, p, t, resolutionMillis);
+            addPointIfDue(points, held, t, resolutionMillis);
         }
         for (Socket s : delta.getSocketsUpsertedList()) {
             Socket before = sockets.put(s.getInode(), s);
@@ -188,74 +193,59 @@ final class HostView {
     /** The state as one Snapshot, for the store's checkpoint. */
     Snapshot toSnapshot() {
         Snapshot.Builder b = Snapshot.newBuilder().setTakenAtUnixMs(takenAtMillis).setHost(stats);
-        for (ProcKey k : processes.keySet()) {
-            b.addProcesses(full(k));
+        for (LiveProcess p : processes.values()) {
+            b.addProcesses(p.toProto());
         }
         return b.addAllSockets(sockets.values()).build();
     }
 
     /** The latest sample of {@code k} with its cmdline and exe; null when unknown. */
     Process full(ProcKey k) {
-        Process p = processes.get(k);
-        if (p == null || hasIdentity(p)) {
-            return p;
-        }
-        Process identity = identities.get(k);
-        return identity == null ? p : merge(p, identity);
-    }
-
-    private static boolean hasIdentity(Process p) {
-        return p.getCmdlineCount() > 0 || !p.getExe().isEmpty();
-    }
-
-    private static Process merge(Process dynamic, Process identity) {
-        if (dynamic == identity) {
-            return dynamic;
-        }
-        return dynamic.toBuilder().addAllCmdline(identity.getCmdlineList()).setExe(identity.getExe()).build();
+        LiveProcess p = processes.get(k);
+        return p == null ? null : p.toProto();
     }
 
     int zombieCount() {
         int n = 0;
-        for (Process p : processes.values()) {
-            if (isZombie(p)) {
+        for (LiveProcess p : processes.values()) {
+            if (p.isZombie()) {
                 n++;
             }
         }
         return n;
     }
 
-    private void addPointIfDue(List<Point> out, ProcKey k, Process p, long t, long resolutionMillis) {
-        Long last = lastPointMillis.get(k);
-        if (last != null && t - last < resolutionMillis) {
+    private static void addPointIfDue(List<Point> out, LiveProcess p, long t, long resolutionMillis) {
+        if (p.lastPointMillis != Long.MIN_VALUE && t - p.lastPointMillis < resolutionMillis) {
             return;
         }
-        lastPointMillis.put(k, t);
-        long pss = p.hasMemory() ? p.getMemory().getPssBytes() : 0;
-        long priv = p.hasMemory() ? p.getMemory().getPrivateBytes() : 0;
-        long anon = p.hasMemory() ? p.getMemory().getAnonymousBytes() : 0;
-        out.add(new Point(k, new MemoryPoint(t, p.getRssBytes(), pss, priv, anon)));
+        p.lastPointMillis = t;
+        out.add(new Point(p.key, new MemoryPoint(t, p.rssBytes(), p.pssBytes(), p.privateBytes(),
+                p.anonymousBytes())));
     }
 
-    static boolean isZombie(Process p) {
-        return p.getState() == ProcessState.PROCESS_STATE_ZOMBIE;
-    }
-
-    static Process parentIn(Map<ProcKey, Process> processes, Process child) {
-        for (Process candidate : processes.values()) {
-            if (candidate.getKey().getPid() == child.getPpid()) {
+    static LiveProcess parentIn(Map<ProcKey, LiveProcess> processes, LiveProcess child) {
+        for (LiveProcess candidate : processes.values()) {
+            if (candidate.pid() == child.ppid()) {
                 return candidate;
             }
         }
         return null;
     }
 
-    static String owners(Socket s, Map<ProcKey, Process> processes) {
-        return s.getOwnersList().stream()
-                .map(k -> {
-                    Process p = processes.get(ProcKey.of(k));
-                    return p == null ? "pid " + k.getPid() : HostEvents.describe(p);
-                })
-                .collect(Collectors.joining(", "));
+    private static Process protoOf(LiveProcess p) {
+        return p == null ? null : p.toProto();
+    }
+
+    static String owners(Socket s, Map<ProcKey, LiveProcess> processes) {
+        StringBuilder out = new StringBuilder();
+        for (ProcessKey k : s.getOwnersList()) {
+            if (out.length() > 0) {
+                out.append(", ");
+            }
+            LiveProcess p = processes.get(ProcKey.of(k));
+            out.append(p == null ? "pid " + k.getPid() : p.comm() + " (pid " + k.getPid() + ")");
+        }
+        return out.toString();
     }
 }

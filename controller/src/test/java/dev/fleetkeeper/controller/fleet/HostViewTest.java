@@ -2,11 +2,13 @@ package dev.fleetkeeper.controller.fleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.protobuf.UnknownFieldSet;
 import dev.fleetkeeper.controller.store.HostRecord;
 import dev.fleetkeeper.proto.v1.Delta;
 import dev.fleetkeeper.proto.v1.Event;
 import dev.fleetkeeper.proto.v1.EventType;
 import dev.fleetkeeper.proto.v1.HostStats;
+import dev.fleetkeeper.proto.v1.MemoryDetail;
 import dev.fleetkeeper.proto.v1.Process;
 import dev.fleetkeeper.proto.v1.ProcessKey;
 import dev.fleetkeeper.proto.v1.ProcessState;
@@ -214,6 +216,37 @@ class HostViewTest {
                 .satisfies(p -> assertThat(p.process()).isEqualTo(new ProcKey(100, 9999)));
         assertThat(types(applied.events())).containsExactlyInAnyOrder(EventType.EVENT_TYPE_PROCESS_EXITED,
                 EventType.EVENT_TYPE_PROCESS_STARTED);
+    }
+
+    @Test
+    void heldProcess_isEveryFieldOfTheLatestSample_withTheIdentitysCmdlineAndExe_unknownFieldsIncluded() {
+        Process first = Process.newBuilder().setKey(key(100)).setPpid(1).setPgid(100).setSid(100).setUid(33)
+                .setEuid(34).setUser("www-data").setState(ProcessState.PROCESS_STATE_RUNNING)
+                .setStartTimeUnixMs(T0 - 5000).setComm("node").addCmdline("node").addCmdline("server.js")
+                .setExe("/usr/bin/node").setThreads(8).setRssBytes(1 << 20).setVsizeBytes(4 << 20)
+                .setMemory(MemoryDetail.newBuilder().setPssBytes(1).setPrivateBytes(2).setAnonymousBytes(3)
+                        .setSwapBytes(4).setSampledAtUnixMs(T0 - 100))
+                .setCpuUserMs(10).setCpuSystemMs(20).setCpuPercent(1.5f).setCgroup("/system.slice/app.service")
+                .setUnknownFields(UnknownFieldSet.newBuilder()
+                        .addField(99, UnknownFieldSet.Field.newBuilder().addVarint(7).build()).build())
+                .build();
+        view.replace(snapshot(T0, List.of(first), List.of()), false, ev, RESOLUTION);
+        assertThat(view.full(new ProcKey(100, 5100))).isEqualTo(first);
+
+        Process changed = first.toBuilder().clearCmdline().clearExe().clearMemory().setUnknownFields(UnknownFieldSet.getDefaultInstance())
+                .setState(ProcessState.PROCESS_STATE_SLEEPING).setRssBytes(2 << 20).setCpuPercent(0.5f)
+                .setThreads(9).setMemory(MemoryDetail.newBuilder().setPssBytes(5).setUnknownFields(
+                        UnknownFieldSet.newBuilder()
+                                .addField(98, UnknownFieldSet.Field.newBuilder().addVarint(1).build()).build()))
+                .build();
+        view.apply(delta(T0 + 1000).addProcessesUpserted(changed).build(), ev, RESOLUTION);
+
+        Process expected = changed.toBuilder().addAllCmdline(first.getCmdlineList()).setExe(first.getExe()).build();
+        assertThat(view.full(new ProcKey(100, 5100))).isEqualTo(expected);
+        assertThat(view.toSnapshot().getProcessesList()).containsExactly(expected);
+        assertThat(view.toSnapshot().toByteArray()).isEqualTo(Snapshot.newBuilder().setTakenAtUnixMs(T0 + 1000)
+                .setHost(HostStats.newBuilder().setSampledAtUnixMs(T0 + 1000)).addProcesses(expected).build()
+                .toByteArray());
     }
 
     // ---- fixtures ----
