@@ -211,9 +211,8 @@ public final class LeakDetector {
                 saturatedAdd(startedAtMillis, settings.warmUp().toMillis()));
         List<MemorySample> usable = usable(series, from, nowMillis);
         int n = usable.size();
-        String where = "in the last " + duration(settings.window().toMillis()) + " after warm-up";
         if (n < settings.minSamples()) {
-            return new LeakVerdict(false, 0, null, 0, "too few samples: " + n + " " + where
+            return new LeakVerdict(false, 0, null, 0, "too few samples: " + n + " " + where()
                     + " (expected: >= " + settings.minSamples() + ")");
         }
         long t0 = usable.get(0).timeMillis();
@@ -226,7 +225,7 @@ public final class LeakDetector {
         }
         double span = t[n - 1];
         if (span * 1000 < settings.minSpan().toMillis()) {
-            return new LeakVerdict(false, 0, null, 0, "too short: the " + n + " samples " + where + " span "
+            return new LeakVerdict(false, 0, null, 0, "too short: the " + n + " samples " + where() + " span "
                     + duration((long) (span * 1000)) + " (expected: >= " + duration(settings.minSpan().toMillis())
                     + ")");
         }
@@ -266,16 +265,6 @@ public final class LeakDetector {
                     + " of " + k + " buckets filled (expected: >= " + k / 2 + ")");
         }
         double confidence = whole.rising();
-        int half = firstAtOrAfter(t, span / 2);
-        double[] halfSlopes = new double[settings.maxPairs() / 2];
-        // Each half's growth by the raw samples (the better estimate under noise) or by its
-        // buckets' minima (the better one under a sawtooth), whichever is larger: a step or a stop
-        // leaves a half flat by both.
-        double earlySlope = Math.max(theilSen(t, y, 0, half, bucketLength, halfSlopes),
-                floor(minT, minY, seen, 0, k / 2).slope());
-        double lateSlope = Math.max(theilSen(t, y, half, n, bucketLength, halfSlopes),
-                floor(minT, minY, seen, k / 2, k).slope());
-
         System.arraycopy(y, 0, scratch, 0, n);
         double level = median(scratch, n);
         double floorRate = Math.max(settings.minSlopeBytesPerSecond(),
@@ -295,6 +284,17 @@ public final class LeakDetector {
                     "growth not consistent: %.0f%% of later minima above earlier ones (a leak: >= %.0f%%), "
                             + "series %s%s", confidence * 100, settings.minConfidence() * 100, rate(slope), over));
         }
+        // Last, being the dearest: most series have stopped at "no growth" by now.
+        int half = firstAtOrAfter(t, span / 2);
+        double[] halfSlopes = new double[settings.maxPairs() / 2];
+        // Each half's growth by the raw samples (the better estimate under noise) or by its
+        // buckets' minima (the better one under a sawtooth), whichever is larger: a step or a stop
+        // leaves a half flat by both.
+        double earlySlope = Math.max(theilSen(t, y, 0, half, bucketLength, halfSlopes),
+                floor(minT, minY, seen, 0, k / 2).slope());
+        double lateSlope = Math.max(theilSen(t, y, half, n, bucketLength, halfSlopes),
+                floor(minT, minY, seen, k / 2, k).slope());
+
         double needed = settings.minHalfShare() * slope;
         if (lateSlope < needed) {
             return new LeakVerdict(false, slope, null, confidence, "growth stopped: " + rate(earlySlope)
@@ -324,8 +324,12 @@ public final class LeakDetector {
                     : "; reaches its limit " + mib(limitBytes) + " in ~" + duration(toLimit.toMillis());
         }
         return new LeakVerdict(true, slope, toLimit, confidence, String.format(Locale.ROOT,
-                "grows %s%s, minima rising in both halves (confidence %.2f)%s", rate(slope), over, confidence,
+                "grows %s%s, in both halves, minima rising (confidence %.2f)%s", rate(slope), over, confidence,
                 limit));
+    }
+
+    private String where() {
+        return "in the last " + duration(settings.window().toMillis()) + " after warm-up";
     }
 
     /** The samples in {@code [from, now]}, by time. */
