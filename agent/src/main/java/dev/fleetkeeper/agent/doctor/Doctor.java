@@ -465,6 +465,9 @@ public final class Doctor {
             return; // no pidfile: nothing stale (the manager writes it on start)
         }
         HostFacts.Pidfile f = found.get();
+        if (f.modifiedMillis() >= c.scan.takenAtMillis()) {
+            return; // written after the scan (a process starting right now): the scan cannot judge it
+        }
         InstanceStatus st = c.o.statuses().stream().filter(s -> s.instance() == i).findFirst().orElse(null);
         String problem = null;
         ProcessSample p = f.pid() > 0 ? c.byPid.get(f.pid()) : null;

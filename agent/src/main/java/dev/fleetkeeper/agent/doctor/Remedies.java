@@ -81,7 +81,7 @@ public final class Remedies {
             throw new IllegalArgumentException(finding.code() + ": no automatic remedy");
         }
         if (action instanceof RemedyAction.RemovePidfile r) {
-            return removePidfile(finding, r);
+            return removePidfile(spec, finding, r);
         }
         if (action instanceof RemedyAction.StopProcess s) {
             return stop(spec, finding, s);
@@ -89,7 +89,15 @@ public final class Remedies {
         return restore(finding, (RemedyAction.RestorePath) action);
     }
 
-    private Outcome removePidfile(Finding f, RemedyAction.RemovePidfile r) {
+    private static int parsePid(String content) {
+        try {
+            return Integer.parseInt(content.trim());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private Outcome removePidfile(ServiceSpec spec, Finding f, RemedyAction.RemovePidfile r) {
         List<Evidence> before = List.of(new Evidence("pidfile", r.pidfile() + " = " + r.content().strip()));
         String now;
         try {
@@ -103,6 +111,16 @@ public final class Remedies {
         if (!now.equals(r.content())) {
             return new Outcome(f, "left " + r.pidfile() + " alone: it changed since the diagnosis (now '"
                     + now.strip() + "')", false, before, List.of(new Evidence("pidfile", r.pidfile() + " = " + now.strip())));
+        }
+        int named = parsePid(now);
+        if (named > 0) {
+            long ticks = facts.startTicks(named);
+            if (ticks >= 0 && membership.test(spec, new ProcessId(named, ticks))
+                    && facts.isRunning(new ProcessId(named, ticks))) {
+                // The service's own live process now: an instance started since the diagnosis.
+                return new Outcome(f, "left " + r.pidfile() + " alone: pid " + named + " is a live process of "
+                        + spec.name() + " now", false, before, before);
+            }
         }
         try {
             Files.delete(r.pidfile());

@@ -88,6 +88,8 @@ public final class ServiceManager implements AutoCloseable {
     private final Map<String, List<String>> drift = new ConcurrentHashMap<>();
     private final Set<String> openFindings = new HashSet<>();
     private volatile Set<Integer> managedPids = Set.of();
+    /** Whether every spec has been applied once (and the first starts made): repairs wait for it. */
+    private volatile boolean applied;
     private volatile ServicesReport lastReport;
     private final AtomicLong failures = new AtomicLong();
     private long reconciliations;
@@ -242,6 +244,7 @@ public final class ServiceManager implements AutoCloseable {
                 log.warn("Service '{}': {}", spec.name(), e.getMessage());
             }
         }
+        applied = true;
     }
 
     /**
@@ -336,13 +339,15 @@ public final class ServiceManager implements AutoCloseable {
      */
     private void heal(Observation o, List<Finding> findings, Instant now) {
         ServiceSpec spec = o.spec();
-        if (spec.remedies() != RemedyPolicy.AUTO || o.managerError() != null) {
+        if (spec.remedies() != RemedyPolicy.AUTO || o.managerError() != null || !applied) {
             return;
         }
         for (InstanceStatus st : o.statuses()) {
-            if (st.state() == ManagerState.RUNNING || st.state() == ManagerState.STOPPING
-                    || st.state() == ManagerState.STOPPED) {
-                continue; // up, or stopped on purpose
+            if (st.state() != ManagerState.FATAL && st.state() != ManagerState.BACKOFF
+                    && st.state() != ManagerState.EXITED) {
+                // Up, on its way up or down, stopped on purpose, or not known to its manager yet
+                // (the agent is still applying its spec): not ours to repair now.
+                continue;
             }
             int i = st.instance();
             List<Finding> fixable = findings.stream()
@@ -358,8 +363,8 @@ public final class ServiceManager implements AutoCloseable {
                 continue;
             }
             lastHeal.put(key, now.toEpochMilli());
-            // FATAL: the manager gave up; UNKNOWN: it never ran it. EXITED stays as its restart policy left it.
-            boolean restart = st.state() == ManagerState.FATAL || st.state() == ManagerState.UNKNOWN;
+            // FATAL: the manager gave up. EXITED stays as its restart policy left it.
+            boolean restart = st.state() == ManagerState.FATAL;
             log.warn("Service '{}' instance {} is {} with {} repairable finding(s): repairing{}", spec.name(), i,
                     st.state(), fixable.size(), restart ? " and starting it" : "");
             ExecutorService e = ops;
@@ -697,11 +702,13 @@ public final class ServiceManager implements AutoCloseable {
     // ---- lifecycle --------------------------------------------------------------------------
 
     /**
-     * Stops every instance of every service through its driver, gracefully, and waits. For
-     * owners of throwaway services (dev mode, tests); a real agent leaves them running when it
-     * stops, to adopt them when it starts again.
+     * Stops every instance of every service through its driver, gracefully, waits, and closes
+     * the manager. For owners of throwaway services (dev mode, tests); a real agent leaves them
+     * running when it stops, to adopt them when it starts again. Reconciliation, repairs and
+     * commands are stopped first, so that nothing starts an instance again meanwhile.
      */
-    public void stopAll() {
+    public synchronized void stopAll() {
+        quiesce();
         for (ServiceSpec spec : specs.values()) {
             try {
                 driver(spec).remove(spec);
@@ -709,6 +716,7 @@ public final class ServiceManager implements AutoCloseable {
                 log.warn("Stopping service '{}': {}", spec.name(), e.getMessage());
             }
         }
+        close();
     }
 
     /** Stops reconciling and closes the drivers. Built-in instances keep running, to be adopted. Idempotent. */
@@ -718,6 +726,18 @@ public final class ServiceManager implements AutoCloseable {
             return;
         }
         closed = true;
+        quiesce();
+        for (ServiceDriver d : drivers.values()) {
+            try {
+                d.close();
+            } catch (RuntimeException e) {
+                log.warn("Closing a {} driver failed", d.kind().configName(), e);
+            }
+        }
+    }
+
+    /** Stops the reconciliation and the ops thread and waits for a task in progress. Idempotent. */
+    private void quiesce() {
         if (loop == null) {
             return;
         }
@@ -725,17 +745,10 @@ public final class ServiceManager implements AutoCloseable {
         loop.shutdownNow();
         ops.shutdownNow();
         try {
-            loop.awaitTermination(5, TimeUnit.SECONDS);
-            ops.awaitTermination(5, TimeUnit.SECONDS);
+            loop.awaitTermination(10, TimeUnit.SECONDS);
+            ops.awaitTermination(60, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-        for (ServiceDriver d : drivers.values()) {
-            try {
-                d.close();
-            } catch (RuntimeException e) {
-                log.warn("Closing a {} driver failed", d.kind().configName(), e);
-            }
         }
     }
 

@@ -41,6 +41,8 @@ import org.junit.jupiter.api.io.TempDir;
 class DoctorTest {
 
     private static final String HOST = "test-host";
+    /** Unique to this run: no other process on the machine carries this service's marker. */
+    private static final String WEB = "web-" + ProcessHandle.current().pid();
 
     @TempDir
     Path dir;
@@ -70,16 +72,16 @@ class DoctorTest {
     }
 
     private static ServiceSpec.Builder web() {
-        return ServiceSpec.builder("web", DriverKind.BUILTIN).command("/usr/bin/node", "server.js")
+        return ServiceSpec.builder(WEB, DriverKind.BUILTIN).command("/usr/bin/node", "server.js")
                 .stopTimeout(Duration.ofSeconds(2));
     }
 
     private static InstanceStatus stopped(int i) {
-        return new InstanceStatus(i, "web#" + i, ManagerState.STOPPED, 0, 0, -1, "", 0, "");
+        return new InstanceStatus(i, WEB + "#" + i, ManagerState.STOPPED, 0, 0, -1, "", 0, "");
     }
 
     private static InstanceStatus running(int i, long pid) {
-        return new InstanceStatus(i, "web#" + i, ManagerState.RUNNING, (int) pid, System.currentTimeMillis(), -1, "", 0, "");
+        return new InstanceStatus(i, WEB + "#" + i, ManagerState.RUNNING, (int) pid, System.currentTimeMillis(), -1, "", 0, "");
     }
 
     private List<Finding> diagnose(ServiceSpec spec, InstanceStatus... statuses) {
@@ -122,7 +124,7 @@ class DoctorTest {
     void anOrphanOfTheServiceHoldingItsPortIsClassifiedAndStoppedGracefully() throws Exception {
         int port = LiveProcesses.freePort();
         Path pidOut = dir.resolve("orphan.pid");
-        procs.python(LiveProcesses.orphanListener(port, pidOut), Map.of("FLEETKEEPER_SERVICE", "web"));
+        procs.python(LiveProcesses.orphanListener(port, pidOut), Map.of("FLEETKEEPER_SERVICE", WEB));
         int orphan = LiveProcesses.awaitPidFile(pidOut);
         LiveProcesses.awaitListening(port);
         ServiceSpec spec = web().ports(List.of(port), 1).build();
@@ -165,8 +167,8 @@ class DoctorTest {
         // Even a forged automatic remedy is refused: the environment does not prove membership.
         ProcessSample holder = scanner.scan().processes().values().stream()
                 .filter(p -> p.pid() == foreign.pid()).findFirst().orElseThrow();
-        Finding forged = new Finding(FindingCode.PORT_HELD, Severity.CRITICAL, "web", 0, "forged", "", List.of(),
-                Finding.Remedy.automatic("stop", new RemedyAction.StopProcess(holder.id(), "web", "TERM",
+        Finding forged = new Finding(FindingCode.PORT_HELD, Severity.CRITICAL, WEB, 0, "forged", "", List.of(),
+                Finding.Remedy.automatic("stop", new RemedyAction.StopProcess(holder.id(), WEB, "TERM",
                         Duration.ofSeconds(1), "test")));
         Remedies.Outcome out = remedies.apply(spec, forged);
 
@@ -179,7 +181,7 @@ class DoctorTest {
     @Test
     void thePortHeldByTheCurrentInstanceIsFine() throws Exception {
         int port = LiveProcesses.freePort();
-        Process p = procs.python(LiveProcesses.listener(port), Map.of("FLEETKEEPER_SERVICE", "web"));
+        Process p = procs.python(LiveProcesses.listener(port), Map.of("FLEETKEEPER_SERVICE", WEB));
         LiveProcesses.awaitListening(port);
         ServiceSpec spec = web().ports(List.of(port), 1).build();
 
@@ -239,7 +241,7 @@ class DoctorTest {
 
     @Test
     void aZombieIsReportedWithTheParentThatDoesNotReapIt() throws Exception {
-        Process parent = procs.python(LiveProcesses.zombieParent(), Map.of("FLEETKEEPER_SERVICE", "web"));
+        Process parent = procs.python(LiveProcesses.zombieParent(), Map.of("FLEETKEEPER_SERVICE", WEB));
         await().atMost(Duration.ofSeconds(10)).until(() -> scanner.scan().processes().values().stream()
                 .anyMatch(p -> p.ppid() == parent.pid() && p.isZombie()));
         ServiceSpec spec = web().build();
@@ -249,14 +251,14 @@ class DoctorTest {
         assertThat(zombies).hasSize(1);
         assertThat(zombies.get(0).instance()).isZero();
         assertThat(evidence(zombies.get(0), "parent")).startsWith(parent.pid() + " ");
-        assertThat(zombies.get(0).remedy().commands()).contains("fleetkeeper restart web --host test-host --instance 0");
+        assertThat(zombies.get(0).remedy().commands()).contains("fleetkeeper restart " + WEB + " --host test-host --instance 0");
     }
 
     @Test
     void aManagerPidThatIsGoneOrDefunctDisagreesWithProc() throws Exception {
         Process gone = procs.python("pass", Map.of());
         gone.waitFor();
-        Process parent = procs.python(LiveProcesses.zombieParent(), Map.of("FLEETKEEPER_SERVICE", "web"));
+        Process parent = procs.python(LiveProcesses.zombieParent(), Map.of("FLEETKEEPER_SERVICE", WEB));
         await().atMost(Duration.ofSeconds(10)).until(() -> scanner.scan().processes().values().stream()
                 .anyMatch(p -> p.ppid() == parent.pid() && p.isZombie()));
         int zombie = scanner.scan().processes().values().stream()
@@ -274,7 +276,7 @@ class DoctorTest {
     @Test
     void aProcessOfAStoppedInstanceIsUnexpectedAndMayBeStopped() throws Exception {
         Process leftover = procs.python("import time; time.sleep(600)",
-                Map.of("FLEETKEEPER_SERVICE", "web", "FLEETKEEPER_INSTANCE", "1"));
+                Map.of("FLEETKEEPER_SERVICE", WEB, "FLEETKEEPER_INSTANCE", "1"));
         await().atMost(Duration.ofSeconds(5)).until(() -> facts.startTicks((int) leftover.pid()) > 0);
         ServiceSpec spec = web().instances(2).build();
 

@@ -26,6 +26,12 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(120)
 class BadServicesTest {
 
+    private static final String GOOD = IncidentReplay.unique("good");
+    private static final String LEGACY = IncidentReplay.unique("legacy");
+    private static final String QUEUE = IncidentReplay.unique("queue");
+    private static final String FRONTEND = IncidentReplay.unique("frontend");
+    private static final String GHOST_USER = IncidentReplay.unique("ghost-user");
+
     @TempDir
     Path tmp;
 
@@ -34,7 +40,7 @@ class BadServicesTest {
     @AfterEach
     void tearDown() throws InterruptedException {
         if (replay != null) {
-            replay.close(Set.of("good", "ghost-user"));
+            replay.close(Set.of(GOOD, GHOST_USER));
         }
     }
 
@@ -43,21 +49,21 @@ class BadServicesTest {
         replay = new IncidentReplay();
         String yaml = String.join("\n",
                 "services:",
-                "  - name: good",
+                "  - name: " + GOOD,
                 "    driver: builtin",
                 "    command: " + IncidentReplay.PYTHON,
                 "    args: ['-c', 'import time; time.sleep(600)']",
                 "    env: {FLEETKEEPER_TEST_RUN_SERVICE: " + replay.run + "}",
-                "  - name: legacy",
+                "  - name: " + LEGACY,
                 "    driver: systemd",
                 "    command: /usr/bin/legacyd",
-                "  - name: queue",
+                "  - name: " + QUEUE,
                 "    driver: supervisor",
                 "    supervisor: {url: 'unix://" + tmp.resolve("no-such.sock") + "'}",
-                "  - name: frontend",
+                "  - name: " + FRONTEND,
                 "    driver: pm2",
                 "    pm2: {bin: /nonexistent/bin/pm2, home: " + tmp.resolve("pm2home") + "}",
-                "  - name: ghost-user",
+                "  - name: " + GHOST_USER,
                 "    driver: builtin",
                 "    user: fk-no-such-user-5512",
                 "    command: /bin/sleep",
@@ -73,25 +79,25 @@ class BadServicesTest {
             ServicesReport r = m.lastReport();
             assertThat(r).isNotNull();
             assertThat(r.services()).extracting(ServiceState::name)
-                    .containsExactly("good", "legacy", "queue", "frontend", "ghost-user");
+                    .containsExactly(GOOD, LEGACY, QUEUE, FRONTEND, GHOST_USER);
             ServiceState good = r.services().get(0);
             assertThat(good.instances()).singleElement()
                     .satisfies(v -> assertThat(v.status().state()).isEqualTo(ManagerState.RUNNING));
             assertThat(good.findings()).isEmpty();
         });
-        assertThat(only(m, "legacy")).singleElement().satisfies(f -> {
+        assertThat(only(m, LEGACY)).singleElement().satisfies(f -> {
             assertThat(f.code()).isEqualTo(FindingCode.SPEC_INVALID);
             assertThat(f.evidence().get(0).value()).contains("agent.yaml:8").contains("unknown driver 'systemd'");
         });
-        assertThat(only(m, "queue")).singleElement().satisfies(f -> {
+        assertThat(only(m, QUEUE)).singleElement().satisfies(f -> {
             assertThat(f.code()).isEqualTo(FindingCode.MANAGER_UNREACHABLE);
             assertThat(f.evidence().get(0).value()).contains(tmp.resolve("no-such.sock").toString());
         });
-        assertThat(only(m, "frontend")).singleElement().satisfies(f -> {
+        assertThat(only(m, FRONTEND)).singleElement().satisfies(f -> {
             assertThat(f.code()).isEqualTo(FindingCode.MANAGER_UNREACHABLE);
             assertThat(f.evidence().get(0).value()).contains("/nonexistent/bin/pm2").contains("npm install");
         });
-        assertThat(only(m, "ghost-user")).extracting(Finding::code).contains(FindingCode.USER_UNKNOWN);
+        assertThat(only(m, GHOST_USER)).extracting(Finding::code).contains(FindingCode.USER_UNKNOWN);
         assertThat(m.failures()).as("no task of the service manager threw").isZero();
     }
 

@@ -34,6 +34,15 @@ import java.util.concurrent.atomic.AtomicReference;
 final class IncidentReplay {
 
     static final String PYTHON = "/usr/bin/python3";
+    private static final java.util.concurrent.atomic.AtomicInteger NAMES = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * A service name no other process on this machine carries: tests of other checkouts may run
+     * at the same time, and a service's marker is what makes a process the service's.
+     */
+    static String unique(String base) {
+        return base + "-" + ProcessHandle.current().pid() + "-" + NAMES.incrementAndGet();
+    }
 
     final String run = "replay-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
     final List<Process> started = new ArrayList<>();
@@ -166,7 +175,7 @@ final class IncidentReplay {
     /** Stops the manager, then every process this run started (marked) and every service process of {@code services}. */
     void close(Set<String> services) throws InterruptedException {
         if (manager != null) {
-            manager.close();
+            manager.stopAll(); // the service's instances, gracefully, through their drivers
         }
         scans.shutdownNow();
         scans.awaitTermination(5, TimeUnit.SECONDS);

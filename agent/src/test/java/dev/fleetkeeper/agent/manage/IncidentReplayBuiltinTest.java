@@ -37,6 +37,9 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(180)
 class IncidentReplayBuiltinTest {
 
+    private static final String WEB = IncidentReplay.unique("web");
+    private static final String API = IncidentReplay.unique("api");
+
     private static final String USER = "fk-test-svc";
 
     @TempDir
@@ -66,12 +69,12 @@ class IncidentReplayBuiltinTest {
     @AfterEach
     void tearDown() throws InterruptedException {
         if (replay != null) {
-            replay.close(Set.of("web", "api"));
+            replay.close(Set.of(WEB, API));
         }
     }
 
     private ServiceSpec web(int port, RemedyPolicy remedies) {
-        return ServiceSpec.builder("web", DriverKind.BUILTIN)
+        return ServiceSpec.builder(WEB, DriverKind.BUILTIN)
                 .command(IncidentReplay.PYTHON, worker.toString(), app.toString(), Integer.toString(port))
                 .env(Map.of("FLEETKEEPER_TEST_RUN_SERVICE", replay.run))
                 .user(USER)
@@ -86,7 +89,7 @@ class IncidentReplayBuiltinTest {
     }
 
     private ServiceSpec api(int port) {
-        return ServiceSpec.builder("api", DriverKind.BUILTIN)
+        return ServiceSpec.builder(API, DriverKind.BUILTIN)
                 .command(IncidentReplay.PYTHON, "-c", "import time; time.sleep(600)")
                 .env(Map.of("FLEETKEEPER_TEST_RUN_SERVICE", replay.run))
                 .ports(List.of(port), 1)
@@ -102,7 +105,7 @@ class IncidentReplayBuiltinTest {
     void withRemediesAutoPreflightRepairsWhatIsSafeAndTheServiceStarts() throws Exception {
         int port = IncidentReplay.freePort();
         int apiPort = IncidentReplay.freePort();
-        int orphan = replay.oldReleaseOrphan("web", Map.of("FLEETKEEPER_SERVICE", "web"), port, dir);
+        int orphan = replay.oldReleaseOrphan(WEB, Map.of("FLEETKEEPER_SERVICE", WEB), port, dir);
         Process foreign = replay.foreignListener(apiPort);
         int dead = replay.deadPid();
         Files.writeString(app.resolve("web.pid"), dead + "\n");
@@ -111,34 +114,34 @@ class IncidentReplayBuiltinTest {
                 ServiceDeclaration.valid(api(apiPort))), drivers());
 
         // web: the three safe remedies, then a running instance that holds its own port.
-        await().atMost(Duration.ofSeconds(30)).until(() -> replay.events("web", ServiceEvent.Kind.STARTED).size() >= 1);
-        List<ServiceEvent> remedies = replay.events("web", ServiceEvent.Kind.REMEDY_APPLIED);
+        await().atMost(Duration.ofSeconds(30)).until(() -> replay.events(WEB, ServiceEvent.Kind.STARTED).size() >= 1);
+        List<ServiceEvent> remedies = replay.events(WEB, ServiceEvent.Kind.REMEDY_APPLIED);
         assertThat(remedies).extracting(e -> e.attributes().get("code"))
                 .containsExactlyInAnyOrder("PORT_HELD", "STALE_PIDFILE", "PATH_NOT_WRITABLE");
         assertThat(remedies).allSatisfy(e -> assertThat(e.attributes()).containsEntry("succeeded", "true"));
         assertThat(IncidentReplay.isRunning(orphan)).as("the old release's orphan was stopped").isFalse();
         assertThat(Files.getOwner(app).getName()).isEqualTo(USER);
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
-            ServiceState web = state(m, "web");
+            ServiceState web = state(m, WEB);
             assertThat(web.instances()).singleElement().satisfies(v -> {
                 assertThat(v.status().state()).isEqualTo(ManagerState.RUNNING);
                 assertThat(v.boundPorts()).containsExactly(port);
                 assertThat(v.consistent()).isTrue();
             });
             // The new worker leaves a zombie: reported with its parent, the instance.
-            assertThat(IncidentReplay.findings(m, "web")).extracting(Finding::code).containsExactly(FindingCode.ZOMBIE);
+            assertThat(IncidentReplay.findings(m, WEB)).extracting(Finding::code).containsExactly(FindingCode.ZOMBIE);
         });
-        int pid = state(m, "web").instances().get(0).status().pid();
+        int pid = state(m, WEB).instances().get(0).status().pid();
         assertThat(Files.readString(app.resolve("web.pid")).trim()).isEqualTo(Integer.toString(pid));
 
         // api: its port is held by a foreign process: refused, and the process survives.
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(
-                replay.events("api", ServiceEvent.Kind.START_REFUSED)).as("events: %s", replay.events.stream()
+                replay.events(API, ServiceEvent.Kind.START_REFUSED)).as("events: %s", replay.events.stream()
                 .map(e -> e.service() + " " + e.kind() + " " + e.message()).toList()).isNotEmpty());
-        assertThat(replay.events("api", ServiceEvent.Kind.START_REFUSED).get(0).message())
+        assertThat(replay.events(API, ServiceEvent.Kind.START_REFUSED).get(0).message())
                 .contains("PORT_HELD").contains("foreign");
-        assertThat(replay.events("api", ServiceEvent.Kind.REMEDY_APPLIED)).isEmpty();
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(IncidentReplay.findings(m, "api"))
+        assertThat(replay.events(API, ServiceEvent.Kind.REMEDY_APPLIED)).isEmpty();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(IncidentReplay.findings(m, API))
                 .extracting(Finding::code).contains(FindingCode.PORT_HELD));
         assertThat(foreign.isAlive()).isTrue();
         assertThat(IncidentReplay.listening(apiPort)).isTrue();
@@ -147,15 +150,15 @@ class IncidentReplayBuiltinTest {
     @Test
     void withRemediesRefuseTheStartIsRefusedAndDoctorFixRepairsIt() throws Exception {
         int port = IncidentReplay.freePort();
-        int orphan = replay.oldReleaseOrphan("web", Map.of("FLEETKEEPER_SERVICE", "web"), port, dir);
+        int orphan = replay.oldReleaseOrphan(WEB, Map.of("FLEETKEEPER_SERVICE", WEB), port, dir);
         int dead = replay.deadPid();
         Files.writeString(app.resolve("web.pid"), dead + "\n");
 
         ServiceManager m = replay.start(List.of(ServiceDeclaration.valid(web(port, RemedyPolicy.REFUSE))), drivers());
 
-        await().atMost(Duration.ofSeconds(20)).until(() -> !replay.events("web", ServiceEvent.Kind.START_REFUSED).isEmpty());
-        assertThat(replay.events("web", ServiceEvent.Kind.STARTED)).isEmpty();
-        CommandResult report = m.execute(new ServiceCommand.Doctor("web", false)).get(30, TimeUnit.SECONDS);
+        await().atMost(Duration.ofSeconds(20)).until(() -> !replay.events(WEB, ServiceEvent.Kind.START_REFUSED).isEmpty());
+        assertThat(replay.events(WEB, ServiceEvent.Kind.STARTED)).isEmpty();
+        CommandResult report = m.execute(new ServiceCommand.Doctor(WEB, false)).get(30, TimeUnit.SECONDS);
         assertThat(report.doctor().findings()).extracting(Finding::code)
                 .contains(FindingCode.PORT_HELD, FindingCode.STALE_PIDFILE, FindingCode.PATH_NOT_WRITABLE);
         Finding held = report.doctor().findings().stream().filter(f -> f.code() == FindingCode.PORT_HELD)
@@ -163,17 +166,17 @@ class IncidentReplayBuiltinTest {
         assertThat(held.evidence()).anySatisfy(e -> assertThat(e.value()).startsWith("an orphan of this service"));
         assertThat(IncidentReplay.isRunning(orphan)).as("doctor without --fix changes nothing").isTrue();
 
-        CommandResult fixed = m.execute(new ServiceCommand.Doctor("web", true)).get(60, TimeUnit.SECONDS);
+        CommandResult fixed = m.execute(new ServiceCommand.Doctor(WEB, true)).get(60, TimeUnit.SECONDS);
 
         assertThat(fixed.doctor().applied()).hasSize(3).allSatisfy(o -> assertThat(o.succeeded()).as(o.action()).isTrue());
         assertThat(fixed.doctor().remaining()).extracting(Finding::code)
                 .doesNotContain(FindingCode.PORT_HELD, FindingCode.STALE_PIDFILE, FindingCode.PATH_NOT_WRITABLE);
         assertThat(IncidentReplay.isRunning(orphan)).isFalse();
 
-        CommandResult restarted = m.execute(new ServiceCommand.Restart("web", 0)).get(60, TimeUnit.SECONDS);
+        CommandResult restarted = m.execute(new ServiceCommand.Restart(WEB, 0)).get(60, TimeUnit.SECONDS);
         assertThat(restarted.status()).as(restarted.message()).isEqualTo(CommandResult.Status.SUCCEEDED);
         IncidentReplay.awaitListening(port);
-        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(state(m, "web").instances().get(0).boundPorts())
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(state(m, WEB).instances().get(0).boundPorts())
                 .containsExactly(port));
     }
 

@@ -39,6 +39,9 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(180)
 class IncidentReplaySupervisorTest {
 
+    private static final String WEB = IncidentReplay.unique("web");
+    private static final String API = IncidentReplay.unique("api");
+
     private static final String USER = "fk-test-svc";
 
     @TempDir
@@ -76,7 +79,7 @@ class IncidentReplaySupervisorTest {
     }
 
     private ServiceSpec web(int port, RemedyPolicy remedies) {
-        return ServiceSpec.builder("web", DriverKind.SUPERVISOR)
+        return ServiceSpec.builder(WEB, DriverKind.SUPERVISOR)
                 .command(IncidentReplay.PYTHON, worker.toString(), app.toString(), Integer.toString(port))
                 .user(USER)
                 .ports(List.of(port), 1)
@@ -84,16 +87,16 @@ class IncidentReplaySupervisorTest {
                 .writablePaths(List.of(new WritablePath(app, USER, 0755)))
                 .stopTimeout(Duration.ofSeconds(3))
                 .remedies(remedies)
-                .supervisor(new SupervisorSpec(supervisord.unixUrl(), "", "", "web", supervisord.confD().resolve("web.conf")))
+                .supervisor(new SupervisorSpec(supervisord.unixUrl(), "", "", WEB, supervisord.confD().resolve("web.conf")))
                 .build();
     }
 
     private ServiceSpec api(int port) {
-        return ServiceSpec.builder("api", DriverKind.SUPERVISOR)
+        return ServiceSpec.builder(API, DriverKind.SUPERVISOR)
                 .command(IncidentReplay.PYTHON, "-c", "import time; time.sleep(600)")
                 .ports(List.of(port), 1)
                 .remedies(RemedyPolicy.AUTO)
-                .supervisor(new SupervisorSpec(supervisord.unixUrl(), "", "", "api", supervisord.confD().resolve("api.conf")))
+                .supervisor(new SupervisorSpec(supervisord.unixUrl(), "", "", API, supervisord.confD().resolve("api.conf")))
                 .build();
     }
 
@@ -103,36 +106,36 @@ class IncidentReplaySupervisorTest {
 
     /** Markers supervisord puts on the processes of program web, as the old release's had them. */
     private static Map<String, String> oldReleaseMarkers() {
-        return Map.of("SUPERVISOR_ENABLED", "1", "SUPERVISOR_GROUP_NAME", "web", "SUPERVISOR_PROCESS_NAME", "web");
+        return Map.of("SUPERVISOR_ENABLED", "1", "SUPERVISOR_GROUP_NAME", WEB, "SUPERVISOR_PROCESS_NAME", WEB);
     }
 
     @Test
     void withRemediesAutoPreflightRepairsWhatIsSafeAndSupervisordRunsTheProgram() throws Exception {
         int port = IncidentReplay.freePort();
         int apiPort = IncidentReplay.freePort();
-        int orphan = replay.oldReleaseOrphan("web", oldReleaseMarkers(), port, dir);
+        int orphan = replay.oldReleaseOrphan(WEB, oldReleaseMarkers(), port, dir);
         Process foreign = replay.foreignListener(apiPort);
         Files.writeString(app.resolve("web.pid"), replay.deadPid() + "\n");
 
         ServiceManager m = replay.start(List.of(ServiceDeclaration.valid(web(port, RemedyPolicy.AUTO)),
                 ServiceDeclaration.valid(api(apiPort))), drivers());
 
-        await().atMost(Duration.ofSeconds(30)).until(() -> !replay.events("web", ServiceEvent.Kind.STARTED).isEmpty());
-        assertThat(replay.events("web", ServiceEvent.Kind.REMEDY_APPLIED)).extracting(e -> e.attributes().get("code"))
+        await().atMost(Duration.ofSeconds(30)).until(() -> !replay.events(WEB, ServiceEvent.Kind.STARTED).isEmpty());
+        assertThat(replay.events(WEB, ServiceEvent.Kind.REMEDY_APPLIED)).extracting(e -> e.attributes().get("code"))
                 .containsExactlyInAnyOrder("PORT_HELD", "STALE_PIDFILE", "PATH_NOT_WRITABLE");
         assertThat(IncidentReplay.isRunning(orphan)).as("the old release's orphan was stopped").isFalse();
         assertThat(Files.getOwner(app).getName()).isEqualTo(USER);
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
-            InstanceView v = state(m, "web").instances().get(0);
+            InstanceView v = state(m, WEB).instances().get(0);
             assertThat(v.status().state()).isEqualTo(ManagerState.RUNNING);
-            assertThat(v.status().managerName()).isEqualTo("web:web");
+            assertThat(v.status().managerName()).isEqualTo(WEB + ":" + WEB);
             assertThat(v.boundPorts()).containsExactly(port);
-            assertThat(IncidentReplay.findings(m, "web")).extracting(Finding::code).containsExactly(FindingCode.ZOMBIE);
+            assertThat(IncidentReplay.findings(m, WEB)).extracting(Finding::code).containsExactly(FindingCode.ZOMBIE);
         });
 
-        await().atMost(Duration.ofSeconds(20)).until(() -> !replay.events("api", ServiceEvent.Kind.START_REFUSED).isEmpty());
-        assertThat(replay.events("api", ServiceEvent.Kind.START_REFUSED).get(0).message()).contains("PORT_HELD");
-        assertThat(state(m, "api").instances().get(0).status().state()).isNotEqualTo(ManagerState.RUNNING);
+        await().atMost(Duration.ofSeconds(20)).until(() -> !replay.events(API, ServiceEvent.Kind.START_REFUSED).isEmpty());
+        assertThat(replay.events(API, ServiceEvent.Kind.START_REFUSED).get(0).message()).contains("PORT_HELD");
+        assertThat(state(m, API).instances().get(0).status().state()).isNotEqualTo(ManagerState.RUNNING);
         assertThat(foreign.isAlive()).isTrue();
         assertThat(IncidentReplay.listening(apiPort)).isTrue();
     }
@@ -140,7 +143,7 @@ class IncidentReplaySupervisorTest {
     @Test
     void withRemediesRefuseDoctorTellsTheStoryAndFixRepairsIt() throws Exception {
         int port = IncidentReplay.freePort();
-        int orphan = replay.oldReleaseOrphan("web", oldReleaseMarkers(), port, dir);
+        int orphan = replay.oldReleaseOrphan(WEB, oldReleaseMarkers(), port, dir);
         // This time the pidfile names a live process that is not the service's (the pid was reused).
         Process unrelated = replay.python("import time; time.sleep(600)", Map.of());
         await().atMost(Duration.ofSeconds(10)).until(() -> IncidentReplay.isRunning(unrelated.pid()));
@@ -149,21 +152,21 @@ class IncidentReplaySupervisorTest {
 
         ServiceManager m = replay.start(List.of(ServiceDeclaration.valid(web(port, RemedyPolicy.REFUSE))), drivers());
 
-        await().atMost(Duration.ofSeconds(20)).until(() -> !replay.events("web", ServiceEvent.Kind.START_REFUSED).isEmpty());
+        await().atMost(Duration.ofSeconds(20)).until(() -> !replay.events(WEB, ServiceEvent.Kind.START_REFUSED).isEmpty());
         CommandResult report = m.execute(new ServiceCommand.Doctor("", false)).get(30, TimeUnit.SECONDS);
         assertThat(report.doctor().findings()).extracting(Finding::code)
                 .contains(FindingCode.PORT_HELD, FindingCode.STALE_PIDFILE, FindingCode.PATH_NOT_WRITABLE);
         assertThat(IncidentReplay.isRunning(orphan)).isTrue();
 
-        CommandResult fixed = m.execute(new ServiceCommand.Doctor("web", true)).get(60, TimeUnit.SECONDS);
+        CommandResult fixed = m.execute(new ServiceCommand.Doctor(WEB, true)).get(60, TimeUnit.SECONDS);
 
         assertThat(fixed.doctor().applied()).hasSize(3).allSatisfy(o -> assertThat(o.succeeded()).as(o.action()).isTrue());
         assertThat(IncidentReplay.isRunning(orphan)).isFalse();
         assertThat(unrelated.isAlive()).as("the process the stale pidfile named is not the service's: untouched").isTrue();
-        CommandResult restarted = m.execute(new ServiceCommand.Restart("web", 0)).get(60, TimeUnit.SECONDS);
+        CommandResult restarted = m.execute(new ServiceCommand.Restart(WEB, 0)).get(60, TimeUnit.SECONDS);
         assertThat(restarted.status()).as(restarted.message()).isEqualTo(CommandResult.Status.SUCCEEDED);
         IncidentReplay.awaitListening(port);
-        CommandResult tail = m.execute(new ServiceCommand.Tail("web", 0, 5)).get(30, TimeUnit.SECONDS);
+        CommandResult tail = m.execute(new ServiceCommand.Tail(WEB, 0, 5)).get(30, TimeUnit.SECONDS);
         assertThat(tail.lines()).contains("web listening on " + port);
     }
 
@@ -171,23 +174,23 @@ class IncidentReplaySupervisorTest {
     void whenSupervisordsOwnRestartsFailOnAnOrphanTheAgentRepairsAndStartsTheProgram() throws Exception {
         int port = IncidentReplay.freePort();
         ServiceManager m = replay.start(List.of(ServiceDeclaration.valid(web(port, RemedyPolicy.AUTO))), drivers());
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(state(m, "web").instances().get(0)
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(state(m, WEB).instances().get(0)
                 .boundPorts()).containsExactly(port));
         // Behind the agent's back: the program is stopped, an old process of it takes the port,
         // and supervisorctl starts the program again (no pre-flight): it cannot bind and
         // supervisord gives up after its retries.
-        supervisorctl("stop", "web");
-        int orphan = replay.oldReleaseOrphan("web", oldReleaseMarkers(), port, dir);
-        supervisorctl("start", "web");
+        supervisorctl("stop", WEB);
+        int orphan = replay.oldReleaseOrphan(WEB, oldReleaseMarkers(), port, dir);
+        supervisorctl("start", WEB);
 
-        await().atMost(Duration.ofSeconds(60)).until(() -> replay.events("web", ServiceEvent.Kind.REMEDY_APPLIED).stream()
+        await().atMost(Duration.ofSeconds(60)).until(() -> replay.events(WEB, ServiceEvent.Kind.REMEDY_APPLIED).stream()
                 .anyMatch(e -> "PORT_HELD".equals(e.attributes().get("code"))));
-        assertThat(replay.events("web", ServiceEvent.Kind.REMEDY_APPLIED))
+        assertThat(replay.events(WEB, ServiceEvent.Kind.REMEDY_APPLIED))
                 .filteredOn(e -> "PORT_HELD".equals(e.attributes().get("code")))
                 .singleElement().satisfies(e -> assertThat(e.attributes()).containsEntry("succeeded", "true"));
         assertThat(IncidentReplay.isRunning(orphan)).isFalse();
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
-            InstanceView v = state(m, "web").instances().get(0);
+            InstanceView v = state(m, WEB).instances().get(0);
             assertThat(v.status().state()).isEqualTo(ManagerState.RUNNING);
             assertThat(v.boundPorts()).containsExactly(port);
         });

@@ -30,6 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 class ServicesEndToEndTest {
 
     private static final String HOST = "e2e-svc";
+    /** Unique to this run: another checkout's tests may run on this machine with a service "web". */
+    private static final String WEB = "web-" + ProcessHandle.current().pid();
     private static final String PYTHON = "/usr/bin/python3";
 
     @TempDir
@@ -78,7 +80,7 @@ class ServicesEndToEndTest {
                 + "    open('" + orphanOut + "', 'w').write(str(os.getpid()))\n"
                 + "    time.sleep(600)\n"
                 + "os._exit(0)\n").redirectOutput(ProcessBuilder.Redirect.DISCARD);
-        pb.environment().put("FLEETKEEPER_SERVICE", "web");
+        pb.environment().put("FLEETKEEPER_SERVICE", WEB);
         orphanParent = pb.start();
         await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(orphanOut) && !Files.readString(orphanOut).isBlank());
         orphanPid = Integer.parseInt(Files.readString(orphanOut).trim());
@@ -87,7 +89,7 @@ class ServicesEndToEndTest {
         gone.waitFor(10, TimeUnit.SECONDS);
         Files.writeString(pidfile, gone.pid() + "\n");
 
-        ServiceSpec web = ServiceSpec.builder("web", DriverKind.BUILTIN)
+        ServiceSpec web = ServiceSpec.builder(WEB, DriverKind.BUILTIN)
                 .command(PYTHON, worker.toString(), Integer.toString(port), pidfile.toString())
                 .ports(List.of(port), 1)
                 .pidfile(pidfile.toString())
@@ -121,15 +123,15 @@ class ServicesEndToEndTest {
         assertThat(pidfile).doesNotExist();
 
         // restart: pre-flight passes now; the instance holds its own port.
-        CliRun.Result restart = CliRun.run(fleet.target(), "restart", "web", "--host", HOST);
+        CliRun.Result restart = CliRun.run(fleet.target(), "restart", WEB, "--host", HOST);
         assertThat(restart.exitCode()).as(restart.out() + restart.err()).isZero();
-        assertThat(restart.out()).contains("restarted web#0");
+        assertThat(restart.out()).contains("restarted " + WEB + "#0");
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
             CliRun.Result r = CliRun.run(fleet.target(), "services", "--host", HOST, "--json");
             assertThat(r.out()).contains("\"MANAGER_STATE_RUNNING\"").contains("\"bound_ports\": [" + port + "]")
                     .doesNotContain("PORT_HELD");
         });
-        CliRun.Result logs = CliRun.run(fleet.target(), "logs", "web", "--host", HOST, "-n", "5");
+        CliRun.Result logs = CliRun.run(fleet.target(), "logs", WEB, "--host", HOST, "-n", "5");
         assertThat(logs.exitCode()).isZero();
         assertThat(logs.out()).contains("web listening on " + port);
 
