@@ -333,11 +333,11 @@ public record ServiceSpec(
      */
     public record MemorySpec(long limitBytes, Duration window, Duration warmUp, int overLimitSamples,
                              Duration forecastUnder, Duration maxAge, int maxRecycling, Capacity minAvailable) {
-        public static final Duration DEFAULT_WINDOW = Duration.ofMinutes(10);
+        public static final Duration DEFAULT_WINDOW = Duration.ofMinutes(30);
         public static final Duration DEFAULT_WARM_UP = Duration.ofMinutes(2);
         public static final int DEFAULT_OVER_LIMIT_SAMPLES = 3;
         public static final Duration DEFAULT_FORECAST_UNDER = Duration.ofMinutes(10);
-        /** Every default: the host share as limit, trend over 10 min after a 2 min warm-up, one recycle at a time. */
+        /** Every default: the host share as limit, trend over 30 min after a 2 min warm-up, one recycle at a time. */
         public static final MemorySpec DEFAULTS = new MemorySpec(0, DEFAULT_WINDOW, DEFAULT_WARM_UP,
                 DEFAULT_OVER_LIMIT_SAMPLES, DEFAULT_FORECAST_UNDER, Duration.ZERO, 1, null);
 

@@ -48,7 +48,7 @@ class ServiceSpecReaderMemoryTest {
 
         assertThat(m).isEqualTo(MemorySpec.DEFAULTS);
         assertThat(m.limitBytes()).isZero();
-        assertThat(m.window()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(m.window()).isEqualTo(Duration.ofMinutes(30));
         assertThat(m.warmUp()).isEqualTo(Duration.ofMinutes(2));
         assertThat(m.overLimitSamples()).isEqualTo(3);
         assertThat(m.forecastUnder()).isEqualTo(Duration.ofMinutes(10));
