@@ -1,5 +1,6 @@
 package dev.fleetkeeper.cli.bench;
 
+import dev.fleetkeeper.agent.memory.bench.LeakBench;
 import dev.fleetkeeper.agent.telemetry.bench.ScanBench;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -14,8 +15,8 @@ import picocli.CommandLine.Spec;
  * measured in the same run. Nothing here asserts; the figures go in notes and the README.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measure the agent's scan against ps + ss, and the controller's ingest.",
-        subcommands = {BenchCommand.Scan.class, BenchCommand.Ingest.class})
+        description = "Measure the agent's scan against ps + ss, the controller's ingest, and the leak detector.",
+        subcommands = {BenchCommand.Scan.class, BenchCommand.Ingest.class, BenchCommand.Leak.class})
 public final class BenchCommand implements Callable<Integer> {
 
     @Spec
@@ -79,6 +80,31 @@ public final class BenchCommand implements Callable<Integer> {
             int conns = connections != null ? connections : Math.max(1, agents / 10);
             IngestBench.run(new IngestBench.Options(agents, conns, processes, changed, Duration.ofMillis(intervalMs),
                     Duration.ofSeconds(warmup), Duration.ofSeconds(seconds), !noSync), out);
+            return 0;
+        }
+    }
+
+    /** {@code bench leak}. */
+    @Command(name = "leak", mixinStandardHelpOptions = true,
+            description = {"Run the leak detector on a generated, labelled set of memory series (every shape, random",
+                    "rates, noise, GC periods, limits) and print precision, recall and the confusion per shape;",
+                    "then its CPU per assessment and for tracking N instances, next to this host's scan."})
+    static final class Leak implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Option(names = "--series", defaultValue = "200", description = "Series per shape (default: ${DEFAULT-VALUE}).")
+        int series;
+        @Option(names = "--seed", defaultValue = "1", description = "Generator seed (default: ${DEFAULT-VALUE}).")
+        long seed;
+        @Option(names = "--instances", defaultValue = "100", description = "Instances tracked for the CPU figure (default: ${DEFAULT-VALUE}).")
+        int instances;
+        @Option(names = "--scans", defaultValue = "20", description = "Scans of this host for scale; 0 skips them (default: ${DEFAULT-VALUE}).")
+        int scans;
+
+        @Override
+        public Integer call() {
+            LeakBench.run(new LeakBench.Options(series, seed, instances, LeakBench.Options.defaults().rounds(), scans),
+                    spec.commandLine().getOut());
             return 0;
         }
     }
