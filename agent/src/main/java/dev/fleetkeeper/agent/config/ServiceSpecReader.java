@@ -9,13 +9,16 @@ import dev.fleetkeeper.agent.service.DriverKind;
 import dev.fleetkeeper.agent.service.ServiceSpec;
 import dev.fleetkeeper.agent.service.ServiceSpec.BackoffSpec;
 import dev.fleetkeeper.agent.service.ServiceSpec.CrashLoopSpec;
+import dev.fleetkeeper.agent.service.ServiceSpec.Capacity;
 import dev.fleetkeeper.agent.service.ServiceSpec.LogSpec;
+import dev.fleetkeeper.agent.service.ServiceSpec.MemorySpec;
 import dev.fleetkeeper.agent.service.ServiceSpec.Pm2Spec;
 import dev.fleetkeeper.agent.service.ServiceSpec.RemedyPolicy;
 import dev.fleetkeeper.agent.service.ServiceSpec.RestartPolicy;
 import dev.fleetkeeper.agent.service.ServiceSpec.SupervisorSpec;
 import dev.fleetkeeper.agent.service.ServiceSpec.WritablePath;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -39,12 +42,14 @@ final class ServiceSpecReader {
 
     static final List<String> KEYS = List.of("name", "driver", "instances", "command", "args", "env", "workingDir",
             "user", "ports", "portStride", "pidfile", "writablePaths", "stopSignal", "stopTimeout", "restart", "backoff",
-            "crashLoop", "startTimeout", "version", "remedies", "logs", "supervisor", "pm2");
+            "crashLoop", "startTimeout", "version", "remedies", "logs", "supervisor", "pm2", "memory");
     private static final List<String> BACKOFF_KEYS = List.of("initial", "max", "resetAfter");
     private static final List<String> CRASH_LOOP_KEYS = List.of("restarts", "window");
     private static final List<String> LOGS_KEYS = List.of("dir", "maxSize", "keep");
     private static final List<String> SUPERVISOR_KEYS = List.of("url", "username", "password", "program", "configFile");
     private static final List<String> PM2_KEYS = List.of("bin", "home", "app");
+    private static final List<String> MEMORY_KEYS = List.of("limit", "window", "warmUp", "overLimitFor",
+            "forecastUnder", "maxAge", "maxRecycling", "minAvailable");
     private static final List<String> PATH_KEYS = List.of("path", "owner", "mode");
 
     private final AgentConfigLoader.Reader r;
@@ -159,7 +164,8 @@ final class ServiceSpecReader {
                     driver == DriverKind.PM2 ? new Pm2Spec(
                             r.string(path + ".pm2.bin", pm2.get("bin"), "pm2"),
                             pm2Home.isEmpty() ? null : Path.of(pm2Home),
-                            r.string(path + ".pm2.app", pm2.get("app"), name)) : noSettings(path, "pm2", m));
+                            r.string(path + ".pm2.app", pm2.get("app"), name)) : noSettings(path, "pm2", m),
+                    memory(path + ".memory", m.get("memory")));
         } catch (IllegalArgumentException e) {
             // A validation message starts with the key it is about ("instances: 0 (...)").
             String message = e.getMessage();
@@ -168,6 +174,36 @@ final class ServiceSpecReader {
             Integer at = r.keyLines.get(key);
             throw new ConfigException(where(r.source, at == null ? line(item) : at) + "service '" + name + "': " + message, e);
         }
+    }
+
+    /** The {@code memory:} section, null when absent: no memory policy. */
+    private MemorySpec memory(String key, Node node) {
+        if (node == null || isNull(node)) {
+            return null;
+        }
+        Map<String, Node> mem = r.mapping(key, node, MEMORY_KEYS);
+        MemorySpec d = MemorySpec.DEFAULTS;
+        return new MemorySpec(
+                r.value(key + ".limit", mem.get("limit"), d.limitBytes(), "a size such as 512MiB (0: the host share)",
+                        ServiceSpecReader::size),
+                r.duration(key + ".window", mem.get("window"), d.window()),
+                r.duration(key + ".warmUp", mem.get("warmUp"), d.warmUp()),
+                r.value(key + ".overLimitFor", mem.get("overLimitFor"), d.overLimitSamples(), "a whole number of samples",
+                        Integer::parseInt),
+                r.value(key + ".forecastUnder", mem.get("forecastUnder"), d.forecastUnder(),
+                        "a duration such as 10m, or off", ServiceSpecReader::durationOrOff),
+                r.value(key + ".maxAge", mem.get("maxAge"), d.maxAge(), "a duration such as 12h, or off",
+                        ServiceSpecReader::durationOrOff),
+                r.value(key + ".maxRecycling", mem.get("maxRecycling"), d.maxRecycling(), "a whole number",
+                        Integer::parseInt),
+                r.value(key + ".minAvailable", mem.get("minAvailable"), d.minAvailable(), "a number or a percentage",
+                        Capacity::parse));
+    }
+
+    /** A duration, or "off" / "0" for zero (a trigger turned off). */
+    private static Duration durationOrOff(String text) {
+        String s = text.trim();
+        return s.equals("off") || s.equals("0") ? Duration.ZERO : Durations.parse(s);
     }
 
     private <T> T noSettings(String path, String key, Map<String, Node> m) {

@@ -8,6 +8,12 @@ import dev.fleetkeeper.agent.doctor.HostFacts;
 import dev.fleetkeeper.agent.doctor.Observation;
 import dev.fleetkeeper.agent.doctor.Remedies;
 import dev.fleetkeeper.agent.doctor.Severity;
+import dev.fleetkeeper.agent.memory.LeakDetector;
+import dev.fleetkeeper.agent.memory.LeakVerdict;
+import dev.fleetkeeper.agent.memory.MemorySample;
+import dev.fleetkeeper.agent.memory.MemoryWindow;
+import dev.fleetkeeper.agent.recycle.RecyclePlanner;
+import dev.fleetkeeper.agent.recycle.RecycleRun;
 import dev.fleetkeeper.agent.service.DriverException;
 import dev.fleetkeeper.agent.service.DriverKind;
 import dev.fleetkeeper.agent.service.InstanceStatus;
@@ -15,6 +21,7 @@ import dev.fleetkeeper.agent.service.ManagerState;
 import dev.fleetkeeper.agent.service.ServiceDriver;
 import dev.fleetkeeper.agent.service.ServiceEvent;
 import dev.fleetkeeper.agent.service.ServiceSpec;
+import dev.fleetkeeper.agent.service.ServiceSpec.MemorySpec;
 import dev.fleetkeeper.agent.service.ServiceSpec.RemedyPolicy;
 import dev.fleetkeeper.agent.telemetry.HostScan;
 import dev.fleetkeeper.agent.telemetry.ProcessId;
@@ -57,6 +64,16 @@ import org.slf4j.LoggerFactory;
  * up to the stop timeout and must not stall the reports. Drivers are thread-safe; the
  * pre-flight runs on whichever thread the driver starts from and reads only published state.
  *
+ * <h2>Memory and recycling</h2>
+ * For a service with a memory policy, each reconciliation appends every running instance's RSS
+ * (and private memory where {@code smaps_rollup} was read) to that instance's
+ * {@link MemoryWindow}, asks the {@link LeakDetector} for a verdict, and lets the
+ * {@link RecyclePlanner} decide which instances to recycle. Each recycle is the driver's graceful
+ * restart (stop signal, stop timeout, SIGKILL to the group, pre-flight, start) on the ops thread,
+ * the same path as an operator's restart; the instance counts as unavailable until a later
+ * reconciliation sees it running with its ports bound ({@link RecycleRun}), or its start timeout
+ * passes. All of it is local: it goes on while the controller is unreachable.
+ *
  * <h2>Never harm what is not ours</h2>
  * The manager signals nothing itself: drivers stop their own instances, and {@link Remedies}
  * stops only processes whose environment proves they belong to the service.
@@ -87,6 +104,14 @@ public final class ServiceManager implements AutoCloseable {
     private final Map<String, List<InstanceStatus>> lastStatuses = new ConcurrentHashMap<>();
     private final Map<String, List<String>> drift = new ConcurrentHashMap<>();
     private final Set<String> openFindings = new HashSet<>();
+    /** Memory series by service; reconcile thread only. */
+    private final Map<String, MemoryWindow[]> windows = new HashMap<>();
+    /** Leak detectors by service (settings from its memory policy); reconcile thread only. */
+    private final Map<String, LeakDetector> detectors = new HashMap<>();
+    /** What was last logged as held back, by service; reconcile thread only. */
+    private final Map<String, String> lastHeld = new HashMap<>();
+    /** Recycles in flight, by "service#instance". */
+    private final Map<String, RecycleRun> recycles = new ConcurrentHashMap<>();
     private volatile Set<Integer> managedPids = Set.of();
     /** Whether every spec has been applied once (and the first starts made): repairs wait for it. */
     private volatile boolean applied;
@@ -311,8 +336,12 @@ public final class ServiceManager implements AutoCloseable {
             }
             Observation o = observe(decl.spec(), now, checkDrift);
             List<Finding> findings = doctor.diagnose(o, scan, now);
-            states.add(state(o, findings, scan, pids));
+            ServiceState state = state(o, findings, scan, pids);
+            states.add(state);
             heal(o, findings, now);
+            if (decl.spec().memory() != null && o.managerError() == null) {
+                recycle(decl.spec(), state, o.recentRestarts(), scan, now.toEpochMilli());
+            }
         }
         managedPids = Set.copyOf(pids);
         ServicesReport report = new ServicesReport(now.toEpochMilli(), states);
@@ -387,6 +416,179 @@ public final class ServiceManager implements AutoCloseable {
                 return;
             }
         }
+    }
+
+    // ---- memory and recycling ---------------------------------------------------------------
+
+    /**
+     * Records each instance's memory, finishes the recycles that are over, and starts those the
+     * planner decides. Reconcile thread.
+     */
+    private void recycle(ServiceSpec spec, ServiceState state, Map<Integer, Integer> restarts, HostScan scan,
+                         long now) {
+        MemorySpec policy = spec.memory();
+        MemoryWindow[] w = windows.computeIfAbsent(spec.name(), k -> newWindows(spec.instances()));
+        LeakDetector detector = detectors.computeIfAbsent(spec.name(), k -> new LeakDetector(detectorSettings(policy, interval)));
+        List<RecyclePlanner.Instance> instances = new ArrayList<>();
+        Map<Integer, Integer> pids = new HashMap<>();
+        for (InstanceView v : state.instances()) {
+            InstanceStatus st = v.status();
+            int i = st.instance();
+            String key = spec.name() + "#" + i;
+            RecycleRun run = recycles.get(key);
+            if (run != null && finish(spec, run, v, now)) {
+                recycles.remove(key);
+                run = null;
+            }
+            ProcessSample p = v.process();
+            boolean running = st.state() == ManagerState.RUNNING && p != null && !p.isZombie();
+            boolean up = running && v.boundPorts().containsAll(v.expectedPorts());
+            boolean looping = restarts.getOrDefault(i, 0) >= spec.crashLoop().restarts()
+                    || st.state() == ManagerState.BACKOFF || st.state() == ManagerState.FATAL;
+            if (!running) {
+                w[i].clear();
+                instances.add(new RecyclePlanner.Instance(i, false, looping, run != null, 0, -1, 0, 0, null));
+                continue;
+            }
+            pids.put(i, p.pid());
+            long limit = policy.effectiveLimit(p.rssBytes(), scan.host().memAvailableBytes(), spec.instances());
+            MemorySample last = w[i].latest();
+            if (last == null || !p.id().equals(w[i].owner()) || scan.takenAtMillis() > last.timeMillis()) {
+                w[i].record(p.id(), p.startTimeMillis(), new MemorySample(scan.takenAtMillis(), p.rssBytes(),
+                        privateBytes(p)), policy.window(), limit);
+            }
+            LeakVerdict verdict = detector.assess(w[i].samples(), limit, w[i].startedAtMillis(), now);
+            instances.add(new RecyclePlanner.Instance(i, up, looping, run != null, w[i].startedAtMillis(),
+                    p.rssBytes(), limit, w[i].overLimitSamples(), verdict));
+        }
+        RecyclePlanner.Plan plan = RecyclePlanner.decide(policy, spec.instances(), instances, now);
+        for (RecyclePlanner.Recycle r : plan.recycle()) {
+            dispatch(spec, r, pids.getOrDefault(r.instance(), 0), now);
+        }
+        String held = plan.held().isEmpty() ? "" : plan.held().toString();
+        if (!held.equals(lastHeld.getOrDefault(spec.name(), ""))) {
+            if (!held.isEmpty()) {
+                log.info("Service '{}': recycles held back: {}", spec.name(), plan.held());
+            }
+            lastHeld.put(spec.name(), held);
+        }
+    }
+
+    private static MemoryWindow[] newWindows(int n) {
+        MemoryWindow[] w = new MemoryWindow[n];
+        for (int i = 0; i < n; i++) {
+            w[i] = new MemoryWindow();
+        }
+        return w;
+    }
+
+    /** Private memory from smaps_rollup (anonymous where private is not reported), -1 when not read. */
+    private static long privateBytes(ProcessSample p) {
+        if (p.memory() == null) {
+            return -1;
+        }
+        return p.memory().privateBytes() > 0 ? p.memory().privateBytes() : p.memory().anonymousBytes();
+    }
+
+    /** Starts the graceful restart of one instance on the ops thread. Reconcile thread. */
+    private void dispatch(ServiceSpec spec, RecyclePlanner.Recycle r, int pidBefore, long now) {
+        int i = r.instance();
+        String key = spec.name() + "#" + i;
+        RecycleRun run = new RecycleRun(spec.name(), r, pidBefore, now);
+        recycles.put(key, run);
+        histories.get(spec.name())[i].expectRestart();
+        log.info("Service '{}' instance {} (pid {}): recycling, {}: {}", spec.name(), i, pidBefore, r.trigger(), r.reason());
+        try {
+            ops.execute(guarded("recycle " + key, () -> {
+                try {
+                    driver(spec).restart(spec, i);
+                    run.restarted(clock.millis());
+                } catch (DriverException e) {
+                    run.failed(e.getMessage());
+                }
+                reconcileSoon();
+            }));
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            recycles.remove(key);
+        }
+    }
+
+    /** Moves {@code run} to its end when it got there; true when it is over. Reconcile thread. */
+    private boolean finish(ServiceSpec spec, RecycleRun run, InstanceView v, long now) {
+        RecyclePlanner.Recycle r = run.decision();
+        switch (run.phase()) {
+            case REQUESTED:
+                return false;
+            case FAILED:
+                recycleFailed(spec, run, "the restart failed: " + run.error());
+                return true;
+            case RESTARTED:
+                InstanceStatus st = v.status();
+                if (st.state() == ManagerState.RUNNING && st.pid() > 0 && st.pid() != run.pidBefore()
+                        && v.process() != null && v.boundPorts().containsAll(v.expectedPorts())) {
+                    run.done();
+                    histories.get(spec.name())[r.instance()].settlePlannedRestarts();
+                    Map<String, String> attrs = recycleAttributes(run);
+                    attrs.put("pid", Integer.toString(st.pid()));
+                    attrs.put("down_ms", Long.toString(now - run.requestedAtMillis()));
+                    events.accept(new ServiceEvent(now, spec.name(), r.instance(), ServiceEvent.Kind.RECYCLED,
+                            "recycled (" + r.trigger() + ": " + r.reason() + "), pid " + run.pidBefore() + " -> "
+                                    + st.pid(), attrs));
+                    log.info("Service '{}' instance {}: recycled, pid {} -> {}, up again after {} ms", spec.name(),
+                            r.instance(), run.pidBefore(), st.pid(), now - run.requestedAtMillis());
+                    return true;
+                }
+                if (now - run.restartedAtMillis() > spec.startTimeout().toMillis()) {
+                    run.timedOut();
+                    recycleFailed(spec, run, "not running with its ports bound " + spec.startTimeout().toSeconds()
+                            + " s after the restart (state " + st.state() + ")");
+                    return true;
+                }
+                return false;
+            default:
+                return true;
+        }
+    }
+
+    private void recycleFailed(ServiceSpec spec, RecycleRun run, String why) {
+        histories.get(spec.name())[run.decision().instance()].settlePlannedRestarts();
+        Map<String, String> attrs = recycleAttributes(run);
+        attrs.put("error", why);
+        events.accept(new ServiceEvent(clock.millis(), spec.name(), run.decision().instance(),
+                ServiceEvent.Kind.RECYCLE_FAILED, "recycle (" + run.decision().trigger() + ") failed: " + why, attrs));
+        log.warn("Service '{}' instance {}: recycle failed: {}", spec.name(), run.decision().instance(), why);
+    }
+
+    private static Map<String, String> recycleAttributes(RecycleRun run) {
+        RecyclePlanner.Recycle r = run.decision();
+        Map<String, String> attrs = new LinkedHashMap<>();
+        attrs.put("trigger", r.trigger().name());
+        attrs.put("reason", r.reason());
+        attrs.put("rss_before", Long.toString(r.rssBytes()));
+        attrs.put("limit", Long.toString(r.limitBytes()));
+        attrs.put("forecast_ms", r.timeToLimit() == null ? "" : Long.toString(r.timeToLimit().toMillis()));
+        attrs.put("pid_before", Integer.toString(run.pidBefore()));
+        return attrs;
+    }
+
+    /**
+     * The detector's settings for a policy: its window and warm-up, and the detector's defaults
+     * scaled to the samples that window holds at one sample per reconciliation (a verdict needs
+     * at least half of them, and a third of the window spanned), never demanding more than the
+     * defaults do.
+     */
+    static LeakDetector.Settings detectorSettings(MemorySpec policy, Duration interval) {
+        LeakDetector.Settings d = LeakDetector.Settings.DEFAULTS;
+        long expected = policy.window().toMillis() / Math.max(1, interval.toMillis());
+        int minSamples = (int) Math.max(d.buckets(), Math.min(d.minSamples(), expected / 2));
+        Duration third = policy.window().dividedBy(3);
+        Duration minSpan = third.compareTo(d.minSpan()) < 0 ? third : d.minSpan();
+        if (minSpan.toMillis() <= 0) {
+            minSpan = policy.window();
+        }
+        return new LeakDetector.Settings(policy.window(), policy.warmUp(), minSamples, minSpan, d.buckets(),
+                d.minSlopeBytesPerSecond(), d.minGrowthPercentPerHour(), d.minConfidence(), d.minHalfShare(),
+                d.maxPairs());
     }
 
     /** Asks the manager about {@code spec} and completes it with the history the manager does not keep. */
@@ -757,18 +959,30 @@ public final class ServiceManager implements AutoCloseable {
         private int lastPid;
         private int lastRestarts = -1;
         private final ArrayDeque<Long> restarts = new ArrayDeque<>();
+        /** Restarts the manager itself asked for (recycles): not failures, so not counted. */
+        private int planned;
+
+        /** The next restart seen is a recycle's. */
+        synchronized void expectRestart() {
+            planned++;
+        }
+
+        /** A recycle is over: any restart still expected will not come. */
+        synchronized void settlePlannedRestarts() {
+            planned = 0;
+        }
 
         /** Records what {@code st} shows and returns the restarts since {@code windowStart}. */
         synchronized int update(InstanceStatus st, long now, long windowStart) {
             if (st.restarts() >= 0) {
                 if (lastRestarts >= 0 && st.restarts() > lastRestarts) {
                     for (int k = 0; k < Math.min(100, st.restarts() - lastRestarts); k++) {
-                        restarts.addLast(now);
+                        countRestart(now);
                     }
                 }
                 lastRestarts = st.restarts();
             } else if (lastPid > 0 && st.pid() > 0 && st.pid() != lastPid) {
-                restarts.addLast(now);
+                countRestart(now);
             }
             if (st.pid() > 0) {
                 lastPid = st.pid();
@@ -780,6 +994,14 @@ public final class ServiceManager implements AutoCloseable {
                 restarts.removeFirst();
             }
             return restarts.size();
+        }
+
+        private void countRestart(long now) {
+            if (planned > 0) {
+                planned--;
+            } else {
+                restarts.addLast(now);
+            }
         }
     }
 

@@ -45,7 +45,14 @@ public record ServiceEvent(long timeMillis, String service, int instance, Kind k
         /** Restarts reached the crash-loop threshold (restarts, window). */
         CRASH_LOOP,
         /** The doctor found something new on the service (code, severity, summary). */
-        FINDING
+        FINDING,
+        /**
+         * The memory policy recycled an instance and it is up again (trigger, rss_before, limit,
+         * forecast_ms, pid_before, pid, down_ms).
+         */
+        RECYCLED,
+        /** A recycle did not bring the instance back up (trigger, error). */
+        RECYCLE_FAILED
     }
 
     /** Where events go; called from any thread, must not block. */

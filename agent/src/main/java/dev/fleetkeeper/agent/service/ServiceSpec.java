@@ -44,6 +44,7 @@ import java.util.regex.Pattern;
  * @param logs           the built-in driver's output files
  * @param supervisor     supervisord settings; non-null exactly when {@code driver} is SUPERVISOR
  * @param pm2            PM2 settings; non-null exactly when {@code driver} is PM2
+ * @param memory         the memory policy (leak detection and recycling); null: none
  */
 public record ServiceSpec(
         String name,
@@ -68,7 +69,8 @@ public record ServiceSpec(
         RemedyPolicy remedies,
         LogSpec logs,
         SupervisorSpec supervisor,
-        Pm2Spec pm2) {
+        Pm2Spec pm2,
+        MemorySpec memory) {
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     /** Signals a stop may use; KILL and STOP are not graceful. */
@@ -133,6 +135,9 @@ public record ServiceSpec(
         }
         if ((driver == DriverKind.PM2) != (pm2 != null)) {
             throw new IllegalArgumentException("pm2: settings are for driver 'pm2' only" + (pm2 == null ? " (missing)" : ""));
+        }
+        if (memory != null) {
+            memory.check(instances);
         }
     }
 
@@ -296,11 +301,140 @@ public record ServiceSpec(
         }
     }
 
+    /**
+     * The memory policy of a service: when an instance counts as leaking or too big, and how many
+     * instances may be recycled (stopped gracefully and started again) at once. The agent applies it
+     * on its own, also while the controller is unreachable.
+     *
+     * <p><b>Limit.</b> {@code limitBytes > 0} is each instance's own limit (RSS). {@code 0} means the
+     * instance's share of the host: its current RSS plus the host's {@code MemAvailable} divided
+     * by the service's instance count, evaluated at each sample, i.e. what it could still grow into
+     * if the memory left were split evenly between the service's instances.
+     *
+     * <p><b>Triggers</b> (any one recycles): RSS above the limit for {@code overLimitSamples}
+     * consecutive samples (monit's {@code for N cycles}); a leak verdict whose forecast time to the
+     * limit is at most {@code forecastUnder} (zero: off); an age of at least {@code maxAge} (zero:
+     * off). Samples during {@code warmUp} after a start do not count towards a trend, and the
+     * trend is fitted over the last {@code window}.
+     *
+     * <p><b>Staggering.</b> At most {@code maxRecycling} instances of the service recycle at once
+     * on a host (zero: detect and report, never recycle), and a recycle never takes the available
+     * instances below {@code minAvailable} (a number or a percentage of {@code instances}, rounded
+     * up; null: {@code instances - maxRecycling}).
+     *
+     * @param limitBytes        per-instance limit in bytes; 0: the instance's share of the host (above)
+     * @param window            the leak detector's window
+     * @param warmUp            ignored after each start
+     * @param overLimitSamples  consecutive samples over the limit that trigger a recycle, at least 1
+     * @param forecastUnder     recycle a leaking instance forecast to reach its limit within this; zero: off
+     * @param maxAge            recycle an instance this old; zero: off
+     * @param maxRecycling      recycles in flight at once on the host, 0 to {@code instances}
+     * @param minAvailable      the capacity floor; null: {@code instances - maxRecycling}
+     */
+    public record MemorySpec(long limitBytes, Duration window, Duration warmUp, int overLimitSamples,
+                             Duration forecastUnder, Duration maxAge, int maxRecycling, Capacity minAvailable) {
+        public static final Duration DEFAULT_WINDOW = Duration.ofMinutes(30);
+        public static final Duration DEFAULT_WARM_UP = Duration.ofMinutes(2);
+        public static final int DEFAULT_OVER_LIMIT_SAMPLES = 3;
+        public static final Duration DEFAULT_FORECAST_UNDER = Duration.ofMinutes(10);
+        /** Every default: the host share as limit, trend over 30 min after a 2 min warm-up, one recycle at a time. */
+        public static final MemorySpec DEFAULTS = new MemorySpec(0, DEFAULT_WINDOW, DEFAULT_WARM_UP,
+                DEFAULT_OVER_LIMIT_SAMPLES, DEFAULT_FORECAST_UNDER, Duration.ZERO, 1, null);
+
+        public MemorySpec {
+            if (limitBytes < 0) {
+                throw new IllegalArgumentException("memory.limit: " + limitBytes + " bytes (expected: >= 0; 0: the host share)");
+            }
+            requirePositive("memory.window", window);
+            requireNotNegative("memory.warmUp", warmUp);
+            if (overLimitSamples < 1) {
+                throw new IllegalArgumentException("memory.overLimitFor: " + overLimitSamples + " (expected: >= 1 samples)");
+            }
+            requireNotNegative("memory.forecastUnder", forecastUnder);
+            requireNotNegative("memory.maxAge", maxAge);
+            if (maxRecycling < 0) {
+                throw new IllegalArgumentException("memory.maxRecycling: " + maxRecycling + " (expected: >= 0)");
+            }
+        }
+
+        /** Checks what depends on the pool size. */
+        void check(int instances) {
+            if (maxRecycling > instances) {
+                throw new IllegalArgumentException("memory.maxRecycling: " + maxRecycling + " (expected: at most instances, "
+                        + instances + ")");
+            }
+            if (minAvailable != null && !minAvailable.percent() && minAvailable.value() > instances) {
+                throw new IllegalArgumentException("memory.minAvailable: " + minAvailable + " (expected: at most instances, "
+                        + instances + ")");
+            }
+            if (maxRecycling > 0 && minAvailable(instances) >= instances) {
+                throw new IllegalArgumentException("memory.minAvailable: " + minAvailable + " of " + instances
+                        + " instance(s) leaves no room to recycle one (expected: below instances; or maxRecycling: 0 "
+                        + "to detect without recycling)");
+            }
+        }
+
+        /** The floor of available instances for a pool of {@code instances}. */
+        public int minAvailable(int instances) {
+            return minAvailable == null ? Math.max(0, instances - maxRecycling) : minAvailable.of(instances);
+        }
+
+        /** The limit of one instance now: its own, or its share of the host (see the type's Javadoc). */
+        public long effectiveLimit(long rssBytes, long memAvailableBytes, int instances) {
+            if (limitBytes > 0) {
+                return limitBytes;
+            }
+            return Math.max(0, rssBytes) + Math.max(0, memAvailableBytes) / Math.max(1, instances);
+        }
+
+        private static void requireNotNegative(String key, Duration d) {
+            Objects.requireNonNull(d, key);
+            if (d.isNegative()) {
+                throw new IllegalArgumentException(key + ": " + d + " (expected: >= 0)");
+            }
+        }
+    }
+
+    /**
+     * A number of instances, absolute ({@code "2"}) or a percentage of the pool ({@code "50%"},
+     * rounded up, so that the floor it sets is never lower than said).
+     */
+    public record Capacity(int value, boolean percent) {
+        public Capacity {
+            if (value < 0 || (percent && value > 100)) {
+                throw new IllegalArgumentException("memory.minAvailable: " + value + (percent ? "%" : "")
+                        + " (expected: a number >= 0 or a percentage 0% to 100%)");
+            }
+        }
+
+        /** "2" or "50%". */
+        public static Capacity parse(String text) {
+            String s = text.trim();
+            boolean pct = s.endsWith("%");
+            String digits = pct ? s.substring(0, s.length() - 1).trim() : s;
+            if (digits.isEmpty() || !digits.chars().allMatch(Character::isDigit) || digits.length() > 9) {
+                throw new IllegalArgumentException("'" + text + "' (expected: a number of instances such as 2, or a "
+                        + "percentage such as 50%)");
+            }
+            return new Capacity(Integer.parseInt(digits), pct);
+        }
+
+        /** How many instances this is in a pool of {@code instances}. */
+        public int of(int instances) {
+            return percent ? (int) ((value * (long) instances + 99) / 100) : value;
+        }
+
+        @Override
+        public String toString() {
+            return value + (percent ? "%" : "");
+        }
+    }
+
     /** A copy with another version label, command and arguments (a rollout's change). */
     public ServiceSpec withRelease(String newVersion, String newCommand, List<String> newArgs) {
         return new ServiceSpec(name, driver, instances, newCommand, newArgs, env, workingDir, user, ports, portStride,
                 pidfile, writablePaths, stopSignal, stopTimeout, restart, backoff, crashLoop, startTimeout, newVersion,
-                remedies, logs, supervisor, pm2);
+                remedies, logs, supervisor, pm2, memory);
     }
 
     /** A spec for tests and demos: the given driver settings, defaults everywhere else. */
@@ -333,6 +467,7 @@ public record ServiceSpec(
         private LogSpec logs = LogSpec.DEFAULT;
         private SupervisorSpec supervisor;
         private Pm2Spec pm2;
+        private MemorySpec memory;
 
         private Builder(String name, DriverKind driver) {
             this.name = name;
@@ -359,11 +494,12 @@ public record ServiceSpec(
         public Builder logs(LogSpec v) { this.logs = v; return this; }
         public Builder supervisor(SupervisorSpec v) { this.supervisor = v; return this; }
         public Builder pm2(Pm2Spec v) { this.pm2 = v; return this; }
+        public Builder memory(MemorySpec v) { this.memory = v; return this; }
 
         public ServiceSpec build() {
             return new ServiceSpec(name, driver, instances, command, args, env, workingDir, user, ports, portStride,
                     pidfile, writablePaths, stopSignal, stopTimeout, restart, backoff, crashLoop, startTimeout, version,
-                    remedies, logs, supervisor, pm2);
+                    remedies, logs, supervisor, pm2, memory);
         }
     }
 }

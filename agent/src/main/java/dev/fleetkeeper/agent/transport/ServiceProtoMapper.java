@@ -184,10 +184,12 @@ public final class ServiceProtoMapper {
             case CRASH_LOOP:
             case START_FAILED:
             case START_REFUSED:
+            case RECYCLE_FAILED:
                 type = EventType.EVENT_TYPE_SERVICE_INSTANCE;
                 severity = Severity.SEVERITY_CRITICAL;
                 break;
             case EXITED:
+            case RECYCLED: // planned, but the service leaks: someone should look
                 type = EventType.EVENT_TYPE_SERVICE_INSTANCE;
                 severity = Severity.SEVERITY_WARNING;
                 break;
