@@ -140,6 +140,15 @@ final class ProcReader {
     }
 
     /**
+     * Where the rows of interest in a table end: given the buffer and the complete lines in
+     * {@code [from, to)} ({@code from} is a line start), the start of the first line past them,
+     * or -1 if they may go on.
+     */
+    interface PrefixEnd {
+        int find(byte[] b, int from, int to);
+    }
+
+    /**
      * Reads a {@code /proc/net} socket table like {@link #read(CharSequence)}, but without the
      * final read that would only report end of file, which on these tables is as dear as the
      * whole table: {@code tcp_seq_start} cannot resume past the last bucket, so it walks the
@@ -150,10 +159,19 @@ final class ProcReader {
      * not fit in its buffer (at least {@value #SEQ_BUFFER_MIN} bytes), which a read of at most
      * {@value #SEQ_BUFFER_MIN} - {@value #SEQ_RECORD_MAX} bytes rules out. A plain file (a
      * fixture) reads short only at its end anyway.
+     *
+     * <p>With a {@code prefix} (null: the whole table), reading stops as soon as a complete line
+     * past the rows of interest has been read, and the length returned ends where that line
+     * starts, so the caller sees only whole lines of the prefix. The first read asks for at
+     * most {@code firstAsk} bytes: a seq_file renders (and the kernel searches for) only as many
+     * records as the request holds, rounded up to one record and capped at its buffer, so
+     * asking for about the prefix's size spares the rows after it.
      */
-    int readTable(CharSequence p) {
+    int readTable(CharSequence p, int firstAsk, PrefixEnd prefix) {
         try (FileChannel ch = FileChannel.open(toPath(p), StandardOpenOption.READ)) {
             int n = 0;
+            int scanned = 0;
+            boolean first = true;
             while (true) {
                 if (buf.length - n < SEQ_BUFFER_MIN) {
                     if (buf.length >= MAX_SIZE) {
@@ -164,13 +182,24 @@ final class ProcReader {
                     buf = bigger;
                     wrapped = ByteBuffer.wrap(buf);
                 }
-                int asked = buf.length - n;
-                wrapped.limit(buf.length).position(n);
+                int asked = first ? Math.min(buf.length - n, Math.max(1, firstAsk)) : buf.length - n;
+                first = false;
+                wrapped.limit(n + asked).position(n);
                 int r = ch.read(wrapped);
                 if (r < 0) {
                     return n;
                 }
                 n += r;
+                if (prefix != null) {
+                    int lastLine = ProcFormat.lastIndexOf(buf, scanned, n, (byte) '\n');
+                    if (lastLine >= 0) {
+                        int end = prefix.find(buf, scanned, lastLine + 1);
+                        if (end >= 0) {
+                            return end;
+                        }
+                        scanned = lastLine + 1;
+                    }
+                }
                 if (r < asked && r <= SEQ_BUFFER_MIN - SEQ_RECORD_MAX) {
                     return n;
                 }

@@ -24,8 +24,8 @@ import java.util.function.Predicate;
  * The scanner is a façade over four collaborators that share one {@link ProcReader} buffer and
  * one {@link ScanCounts}, each documenting what it reads, how often and why that is sound:
  * <ol>
- *   <li>{@link ProcessTable} lists {@code /proc/PID} and samples each process: {@code stat}
- *       every scan (held open on a real {@code procfs}), identity facts and
+ *   <li>{@link ProcessTable} lists {@code /proc/PID} (again only once a PID has been
+ *       allocated) and samples each process: {@code stat} every scan (held open on a real {@code procfs}), identity facts and
  *       {@code smaps_rollup} on the detail cadence, skipping quiet processes;</li>
  *   <li>{@link SocketTables} reads {@code /proc/net/{tcp,tcp6,udp,udp6}} for listening TCP
  *       and bound, unconnected UDP sockets;</li>
@@ -178,6 +178,11 @@ public final class ProcScanner implements AutoCloseable {
     /** {@code /proc/PID/stat} files held open now; for tests and benches. */
     public int heldFiles() {
         return processes.heldFiles();
+    }
+
+    /** Listings of the {@code /proc} directory done so far; for tests and benches. */
+    public long procListings() {
+        return processes.listings();
     }
 
     /** Full fd walks done so far (cold start, backstop, unknown inodes); for tests and benches. */

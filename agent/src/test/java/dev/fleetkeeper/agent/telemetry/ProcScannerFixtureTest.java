@@ -130,6 +130,23 @@ class ProcScannerFixtureTest {
     }
 
     @Test
+    void scan_readsTcpTableOnlyUntilItsEstablishedPass() throws Exception {
+        // The kernel lists every listener before any other row. A SYN_RECV row (a request,
+        // listed under its listener before Linux 4.4) does not end the listeners; the first
+        // other row does, and nothing after it is read: not a listener, not a malformed line.
+        fixture.write("net/tcp", fixture.read("net/tcp").replace("   1: this line is malformed\n",
+                "   1: 0100007F:1F90 0100007F:C351 03 00000000:00000000 00:00000000 00000000  1000        0 0 1 0000000000000000 20 4 30 10 -1\n"
+                + "   3: 00000000:0051 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1502 1 0000000000000000 100 0 0 10 0\n")
+                + "   4: 00000000:0052 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1503 1 0000000000000000 100 0 0 10 0\n"
+                + "   5: this line is malformed\n");
+
+        HostScan scan = scanner.scan();
+
+        assertThat(scan.sockets()).containsKeys(1001L, 1502L).doesNotContainKey(1503L);
+        assertThat(scan.host().scan().malformed()).isZero();
+    }
+
+    @Test
     void scan_readsHostFiguresAndHostInfo() {
         HostSample h = scanner.scan().host();
 
@@ -246,8 +263,8 @@ class ProcScannerFixtureTest {
     void scan_walksAllFdsWhenAnExistingProcessOpensANewListener() throws Exception {
         scanner.scan();
         long walks = scanner.fullWalks();
-        fixture.write("net/tcp", fixture.read("net/tcp").replace("   2: this line is malformed\n",
-                "   2: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1500 1 0000000000000000 100 0 0 10 0\n"));
+        fixture.write("net/tcp", fixture.read("net/tcp").replace("   1: this line is malformed\n",
+                "   1: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1500 1 0000000000000000 100 0 0 10 0\n"));
         fixture.link("1/fd/8", "socket:[1500]");
         clock.advance(Duration.ofSeconds(1));
 
@@ -278,8 +295,8 @@ class ProcScannerFixtureTest {
         scanner.scan();
         long walks = scanner.fullWalks();
         // 103 opened :8081 and forked 105 between two scans: both hold it.
-        fixture.write("net/tcp", fixture.read("net/tcp").replace("   2: this line is malformed\n",
-                "   2: 0100007F:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000  4242        0 1501 1 0000000000000000 100 0 0 10 0\n"));
+        fixture.write("net/tcp", fixture.read("net/tcp").replace("   1: this line is malformed\n",
+                "   1: 0100007F:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000  4242        0 1501 1 0000000000000000 100 0 0 10 0\n"));
         fixture.link("103/fd/9", "socket:[1501]");
         fixture.cloneProcess(103, 105, 6000);
         fixture.link("105/fd/9", "socket:[1501]");

@@ -239,6 +239,16 @@ class ProcScannerLiveTest {
     }
 
     @Test
+    void scan_seesAProcessStartedSinceTheLastScan_atOnce() throws Exception {
+        scanner.scan();
+        scanner.scan(); // the listing of /proc may be reused from here on
+        Process child = new ProcessBuilder("sleep", "600").start();
+        started.add(child);
+
+        assertThat(scanner.scan().processes().keySet()).anyMatch(p -> p.pid() == child.pid());
+    }
+
+    @Test
     void scan_seesExecThroughHeldStat_asSameIdentityWithNewComm() throws Exception {
         Process child = new ProcessBuilder("sh", "-c", "read x; exec sleep 600").start();
         started.add(child);
