@@ -124,7 +124,8 @@ public final class Agent implements AutoCloseable {
             ServiceEvent.Sink sink = e -> link.enqueueEventFromAnyThread(
                     ServiceProtoMapper.event(e, "svc-" + agentStart + "-" + eventIds.incrementAndGet()));
             services = new ServiceManager(config.services(), drivers, new HostFacts(config.procRoot()),
-                    this::lastScan, clock, config.reconcileInterval(), hostId, sink, link::publishServices);
+                    this::lastScan, clock, config.reconcileInterval(), hostId, sink, link::publishServices,
+                    config.stateDir().resolve("baselines"));
             scanner.setDetailEveryScan(services::isManaged);
             link.setCommandHandler(services::execute);
         }

@@ -49,7 +49,7 @@ final class ServiceSpecReader {
     private static final List<String> SUPERVISOR_KEYS = List.of("url", "username", "password", "program", "configFile");
     private static final List<String> PM2_KEYS = List.of("bin", "home", "app");
     private static final List<String> MEMORY_KEYS = List.of("limit", "window", "warmUp", "overLimitFor",
-            "forecastUnder", "maxAge", "maxRecycling", "minAvailable");
+            "forecastUnder", "maxAge", "maxRecycling", "minAvailable", "baselineSettle", "baselineTolerance");
     private static final List<String> PATH_KEYS = List.of("path", "owner", "mode");
 
     private final AgentConfigLoader.Reader r;
@@ -197,7 +197,19 @@ final class ServiceSpecReader {
                 r.value(key + ".maxRecycling", mem.get("maxRecycling"), d.maxRecycling(), "a whole number",
                         Integer::parseInt),
                 r.value(key + ".minAvailable", mem.get("minAvailable"), d.minAvailable(), "a number or a percentage",
-                        Capacity::parse));
+                        Capacity::parse),
+                r.duration(key + ".baselineSettle", mem.get("baselineSettle"), d.baselineSettle()),
+                r.value(key + ".baselineTolerance", mem.get("baselineTolerance"), d.baselineTolerance(),
+                        "a percentage such as 20%", ServiceSpecReader::percent));
+    }
+
+    /** "20%" as 0.2. */
+    private static double percent(String text) {
+        String s = text.trim();
+        if (!s.endsWith("%")) {
+            throw new IllegalArgumentException("'" + text + "' (expected: a percentage such as 20%)");
+        }
+        return Double.parseDouble(s.substring(0, s.length() - 1).trim()) / 100.0;
     }
 
     /** A duration, or "off" / "0" for zero (a trigger turned off). */

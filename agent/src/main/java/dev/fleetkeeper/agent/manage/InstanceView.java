@@ -14,9 +14,29 @@ import java.util.Objects;
  * @param expectedPorts  ports the instance is declared to listen on
  * @param boundPorts     those that the instance's process or a descendant holds
  * @param consistent     false when the manager and /proc disagree
+ * @param memory         the memory trend, for services with a memory policy; null otherwise
  */
 public record InstanceView(InstanceStatus status, ProcessSample process, List<Integer> expectedPorts,
-                           List<Integer> boundPorts, boolean consistent) {
+                           List<Integer> boundPorts, boolean consistent, MemoryInfo memory) {
+
+    /**
+     * An instance's memory as the agent tracks it.
+     *
+     * @param verdict       the leak detector's verdict on its window
+     * @param limitBytes    the limit it is measured against
+     * @param baselineBytes its settled startup memory, 0 until it settled
+     */
+    public record MemoryInfo(dev.fleetkeeper.agent.memory.LeakVerdict verdict, long limitBytes, long baselineBytes) {
+        public MemoryInfo {
+            Objects.requireNonNull(verdict, "verdict");
+        }
+    }
+
+    /** This view with {@code info} as its memory. */
+    public InstanceView withMemory(MemoryInfo info) {
+        return new InstanceView(status, process, expectedPorts, boundPorts, consistent, info);
+    }
+
     public InstanceView {
         Objects.requireNonNull(status, "status");
         expectedPorts = List.copyOf(expectedPorts);

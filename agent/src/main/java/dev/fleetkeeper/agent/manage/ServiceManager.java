@@ -8,6 +8,8 @@ import dev.fleetkeeper.agent.doctor.HostFacts;
 import dev.fleetkeeper.agent.doctor.Observation;
 import dev.fleetkeeper.agent.doctor.Remedies;
 import dev.fleetkeeper.agent.doctor.Severity;
+import dev.fleetkeeper.agent.memory.BaselineBook;
+import dev.fleetkeeper.agent.memory.Baselines;
 import dev.fleetkeeper.agent.memory.LeakDetector;
 import dev.fleetkeeper.agent.memory.LeakVerdict;
 import dev.fleetkeeper.agent.memory.MemorySample;
@@ -87,6 +89,7 @@ public final class ServiceManager implements AutoCloseable {
     public static final int MAX_TAIL_LINES = 10_000;
 
     private final List<ServiceDeclaration> declarations;
+    private final java.nio.file.Path baselineDir;
     private final Map<String, ServiceSpec> specs = new LinkedHashMap<>();
     private final DriverFactory factory;
     private final HostFacts facts;
@@ -138,6 +141,17 @@ public final class ServiceManager implements AutoCloseable {
     public ServiceManager(List<ServiceDeclaration> declarations, DriverFactory factory, HostFacts facts,
                           Supplier<HostScan> scans, InstantSource clock, Duration interval, String host,
                           ServiceEvent.Sink events, Consumer<ServicesReport> reports) {
+        this(declarations, factory, facts, scans, clock, interval, host, events, reports, null);
+    }
+
+    /**
+     * As above, keeping startup memory baselines in {@code baselineDir} (one file per service)
+     * across agent restarts; null keeps them in memory only.
+     */
+    public ServiceManager(List<ServiceDeclaration> declarations, DriverFactory factory, HostFacts facts,
+                          Supplier<HostScan> scans, InstantSource clock, Duration interval, String host,
+                          ServiceEvent.Sink events, Consumer<ServicesReport> reports, java.nio.file.Path baselineDir) {
+        this.baselineDir = baselineDir;
         this.declarations = List.copyOf(declarations);
         for (ServiceDeclaration d : declarations) {
             if (d.isValid()) {
@@ -331,17 +345,19 @@ public final class ServiceManager implements AutoCloseable {
         for (ServiceDeclaration decl : declarations) {
             if (!decl.isValid()) {
                 states.add(new ServiceState(decl.name(), "", "", 0, List.of(),
-                        List.of(Doctor.invalidSpec(decl.name(), decl.error())), null));
+                        List.of(Doctor.invalidSpec(decl.name(), decl.error())), null, List.of()));
                 continue;
             }
             Observation o = observe(decl.spec(), now, checkDrift);
             List<Finding> findings = doctor.diagnose(o, scan, now);
             ServiceState state = state(o, findings, scan, pids);
-            states.add(state);
             heal(o, findings, now);
             if (decl.spec().memory() != null && o.managerError() == null) {
-                recycle(decl.spec(), state, o.recentRestarts(), scan, now.toEpochMilli());
+                Map<Integer, InstanceView.MemoryInfo> memory = recycle(decl.spec(), state, o.recentRestarts(), scan,
+                        now.toEpochMilli());
+                state = withMemory(decl.spec(), state, memory);
             }
+            states.add(state);
         }
         managedPids = Set.copyOf(pids);
         ServicesReport report = new ServicesReport(now.toEpochMilli(), states);
@@ -424,8 +440,9 @@ public final class ServiceManager implements AutoCloseable {
      * Records each instance's memory, finishes the recycles that are over, and starts those the
      * planner decides. Reconcile thread.
      */
-    private void recycle(ServiceSpec spec, ServiceState state, Map<Integer, Integer> restarts, HostScan scan,
-                         long now) {
+    private Map<Integer, InstanceView.MemoryInfo> recycle(ServiceSpec spec, ServiceState state,
+                                                          Map<Integer, Integer> restarts, HostScan scan, long now) {
+        Map<Integer, InstanceView.MemoryInfo> memory = new HashMap<>();
         MemorySpec policy = spec.memory();
         MemoryWindow[] w = windows.computeIfAbsent(spec.name(), k -> newWindows(spec.instances()));
         LeakDetector detector = detectors.computeIfAbsent(spec.name(), k -> new LeakDetector(detectorSettings(policy, interval)));
@@ -458,6 +475,7 @@ public final class ServiceManager implements AutoCloseable {
                         privateBytes(p)), policy.window(), limit);
             }
             LeakVerdict verdict = detector.assess(w[i].samples(), limit, w[i].startedAtMillis(), now);
+            memory.put(i, new InstanceView.MemoryInfo(verdict, limit, baselineOf(spec, i, p, w[i], now)));
             instances.add(new RecyclePlanner.Instance(i, up, looping, run != null, w[i].startedAtMillis(),
                     p.rssBytes(), limit, w[i].overLimitSamples(), verdict));
         }
@@ -472,6 +490,56 @@ public final class ServiceManager implements AutoCloseable {
             }
             lastHeld.put(spec.name(), held);
         }
+        return memory;
+    }
+
+    // ---- startup baselines ------------------------------------------------------------------
+
+    /** Baseline books by service; an instance's settled baseline by "service#i", for its identity. */
+    private final Map<String, BaselineBook> books = new ConcurrentHashMap<>();
+    private final Map<String, Object[]> settled = new HashMap<>();
+
+    private BaselineBook book(ServiceSpec spec) {
+        return books.computeIfAbsent(spec.name(), name -> BaselineBook.open(baselineDir, name));
+    }
+
+    /**
+     * Instance {@code i}'s settled startup memory, 0 until it settled. The first time a process
+     * identity settles, its baseline is recorded for the spec's version. Reconcile thread.
+     */
+    private long baselineOf(ServiceSpec spec, int i, ProcessSample p, MemoryWindow w, long now) {
+        String key = spec.name() + "#" + i;
+        Object[] known = settled.get(key);
+        if (known != null && known[0].equals(p.id())) {
+            return (Long) known[1];
+        }
+        java.util.OptionalLong b = Baselines.settled(w.samples(), p.startTimeMillis(), now,
+                new Baselines.Settings(spec.memory().baselineSettle(), 0.05));
+        if (b.isEmpty()) {
+            return 0;
+        }
+        settled.put(key, new Object[] {p.id(), b.getAsLong()});
+        try {
+            book(spec).record(spec.version(), b.getAsLong(), now);
+        } catch (java.io.UncheckedIOException e) {
+            log.warn("Service '{}': {}", spec.name(), e.getMessage());
+        }
+        return b.getAsLong();
+    }
+
+    /** {@code state} with each instance's memory, the baselines by version, and a regression finding if any. */
+    private ServiceState withMemory(ServiceSpec spec, ServiceState state, Map<Integer, InstanceView.MemoryInfo> memory) {
+        List<InstanceView> views = new ArrayList<>();
+        for (InstanceView v : state.instances()) {
+            views.add(v.withMemory(memory.get(v.status().instance())));
+        }
+        BaselineBook book = book(spec);
+        List<Finding> findings = new ArrayList<>(state.findings());
+        book.regression(spec.version(), spec.memory().baselineTolerance()).ifPresent(r -> findings.add(
+                Doctor.baselineRegressed(spec.name(), r.current().version(), r.current().rssBytes(), r.previous().version(),
+                        r.previous().rssBytes(), r.ratio(), spec.memory().baselineTolerance())));
+        return new ServiceState(state.name(), state.driver(), state.version(), state.declared(), views, findings,
+                state.managerError(), book.baselines());
     }
 
     private static MemoryWindow[] newWindows(int n) {
@@ -653,10 +721,10 @@ public final class ServiceManager implements AutoCloseable {
             boolean consistent = findings.stream()
                     .noneMatch(f -> f.instance() == st.instance() && INCONSISTENT.contains(f.code()));
             views.add(new InstanceView(st, p, spec.portsOf(st.instance()),
-                    Doctor.boundPorts(spec, st.instance(), st.pid(), scan), consistent));
+                    Doctor.boundPorts(spec, st.instance(), st.pid(), scan), consistent, null));
         }
         return new ServiceState(spec.name(), spec.driver().configName(), spec.version(), spec.instances(), views,
-                findings, o.managerError());
+                findings, o.managerError(), List.of());
     }
 
     /** One FINDING event when a finding appears; again only after it cleared. */

@@ -1,6 +1,7 @@
 package dev.fleetkeeper.agent.manage;
 
 import dev.fleetkeeper.agent.doctor.Finding;
+import dev.fleetkeeper.agent.memory.BaselineBook;
 import java.util.List;
 import java.util.Objects;
 
@@ -15,14 +16,16 @@ import java.util.Objects;
  * @param instances     one view per instance
  * @param findings      current findings
  * @param managerError  why the manager could not be asked, null if it answered
+ * @param baselines     settled startup memory by version, newest first (services with a memory policy)
  */
 public record ServiceState(String name, String driver, String version, int declared, List<InstanceView> instances,
-                           List<Finding> findings, String managerError) {
+                           List<Finding> findings, String managerError, List<BaselineBook.Baseline> baselines) {
     public ServiceState {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(driver, "driver");
         Objects.requireNonNull(version, "version");
         instances = List.copyOf(instances);
         findings = List.copyOf(findings);
+        baselines = List.copyOf(baselines);
     }
 }

@@ -53,10 +53,12 @@ public final class BaselineBook {
         this.file = file;
     }
 
-    /** Opens (or starts) the book of {@code service} under {@code dir}. */
+    /** Opens (or starts) the book of {@code service} under {@code dir}; a null {@code dir} keeps it in memory only. */
     public static BaselineBook open(Path dir, String service) {
-        BaselineBook b = new BaselineBook(dir.resolve(service));
-        b.load();
+        BaselineBook b = new BaselineBook(dir == null ? null : dir.resolve(service));
+        if (dir != null) {
+            b.load();
+        }
         return b;
     }
 
@@ -140,6 +142,9 @@ public final class BaselineBook {
     }
 
     private void save() {
+        if (file == null) {
+            return;
+        }
         StringBuilder b = new StringBuilder(HEADER).append('\n');
         for (Map.Entry<String, List<long[]>> e : samples.entrySet()) {
             for (long[] s : e.getValue()) {

@@ -332,14 +332,18 @@ public record ServiceSpec(
      * @param minAvailable      the capacity floor; null: {@code instances - maxRecycling}
      */
     public record MemorySpec(long limitBytes, Duration window, Duration warmUp, int overLimitSamples,
-                             Duration forecastUnder, Duration maxAge, int maxRecycling, Capacity minAvailable) {
+                             Duration forecastUnder, Duration maxAge, int maxRecycling, Capacity minAvailable,
+                             Duration baselineSettle, double baselineTolerance) {
+        public static final Duration DEFAULT_BASELINE_SETTLE = Duration.ofMinutes(2);
+        public static final double DEFAULT_BASELINE_TOLERANCE = 0.2;
         public static final Duration DEFAULT_WINDOW = Duration.ofMinutes(30);
         public static final Duration DEFAULT_WARM_UP = Duration.ofMinutes(2);
         public static final int DEFAULT_OVER_LIMIT_SAMPLES = 3;
         public static final Duration DEFAULT_FORECAST_UNDER = Duration.ofMinutes(10);
         /** Every default: the host share as limit, trend over 30 min after a 2 min warm-up, one recycle at a time. */
         public static final MemorySpec DEFAULTS = new MemorySpec(0, DEFAULT_WINDOW, DEFAULT_WARM_UP,
-                DEFAULT_OVER_LIMIT_SAMPLES, DEFAULT_FORECAST_UNDER, Duration.ZERO, 1, null);
+                DEFAULT_OVER_LIMIT_SAMPLES, DEFAULT_FORECAST_UNDER, Duration.ZERO, 1, null, DEFAULT_BASELINE_SETTLE,
+                DEFAULT_BASELINE_TOLERANCE);
 
         public MemorySpec {
             if (limitBytes < 0) {
@@ -354,6 +358,11 @@ public record ServiceSpec(
             requireNotNegative("memory.maxAge", maxAge);
             if (maxRecycling < 0) {
                 throw new IllegalArgumentException("memory.maxRecycling: " + maxRecycling + " (expected: >= 0)");
+            }
+            requirePositive("memory.baselineSettle", baselineSettle);
+            if (!(baselineTolerance > 0 && baselineTolerance <= 10)) {
+                throw new IllegalArgumentException("memory.baselineTolerance: " + Math.round(baselineTolerance * 100)
+                        + "% (expected: above 0%, at most 1000%)");
             }
         }
 

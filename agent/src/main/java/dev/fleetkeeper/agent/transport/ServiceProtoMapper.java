@@ -3,6 +3,8 @@ package dev.fleetkeeper.agent.transport;
 import dev.fleetkeeper.agent.doctor.Finding;
 import dev.fleetkeeper.agent.doctor.Remedies;
 import dev.fleetkeeper.agent.manage.CommandResult;
+import dev.fleetkeeper.agent.memory.BaselineBook;
+import dev.fleetkeeper.agent.memory.LeakVerdict;
 import dev.fleetkeeper.agent.manage.InstanceView;
 import dev.fleetkeeper.agent.manage.ServiceCommand;
 import dev.fleetkeeper.agent.manage.ServiceState;
@@ -19,6 +21,8 @@ import dev.fleetkeeper.proto.v1.Evidence;
 import dev.fleetkeeper.proto.v1.InstanceView.Builder;
 import dev.fleetkeeper.proto.v1.LogTail;
 import dev.fleetkeeper.proto.v1.ManagerState;
+import dev.fleetkeeper.proto.v1.MemoryBaseline;
+import dev.fleetkeeper.proto.v1.MemoryTrend;
 import dev.fleetkeeper.proto.v1.ProcessKey;
 import dev.fleetkeeper.proto.v1.Remedy;
 import dev.fleetkeeper.proto.v1.RemedyOutcome;
@@ -53,6 +57,10 @@ public final class ServiceProtoMapper {
             for (Finding f : s.findings()) {
                 sb.addFindings(finding(f));
             }
+            for (BaselineBook.Baseline bl : s.baselines()) {
+                sb.addBaselines(MemoryBaseline.newBuilder().setVersion(bl.version()).setRssBytes(bl.rssBytes())
+                        .setSamples(bl.samples()).setRecordedAtUnixMs(bl.recordedAtMillis()));
+            }
             b.addServices(sb);
         }
         return b.build();
@@ -76,6 +84,17 @@ public final class ServiceProtoMapper {
             b.setProcess(ProcessKey.newBuilder().setPid(p.pid()).setStartTicks(p.id().startTicks()))
                     .setProcState(String.valueOf(p.state().letter()))
                     .setRssBytes(p.rssBytes());
+        }
+        if (v.memory() != null) {
+            LeakVerdict verdict = v.memory().verdict();
+            b.setMemory(MemoryTrend.newBuilder()
+                    .setLeaking(verdict.leaking())
+                    .setSlopeBytesPerSecond(verdict.slopeBytesPerSecond())
+                    .setTimeToLimitMs(verdict.timeToLimit() == null ? 0 : Math.max(1, verdict.timeToLimit().toMillis()))
+                    .setConfidence(verdict.confidence())
+                    .setLimitBytes(Math.max(0, v.memory().limitBytes()))
+                    .setReason(verdict.reason())
+                    .setBaselineRssBytes(v.memory().baselineBytes()));
         }
         v.expectedPorts().forEach(b::addExpectedPorts);
         v.boundPorts().forEach(b::addBoundPorts);

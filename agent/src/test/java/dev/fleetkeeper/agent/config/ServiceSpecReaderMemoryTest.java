@@ -73,7 +73,7 @@ class ServiceSpecReaderMemoryTest {
 
         assertThat(d.error()).isNull();
         assertThat(d.spec().memory()).isEqualTo(new MemorySpec(512L << 20, Duration.ofMinutes(15), Duration.ofSeconds(90),
-                5, Duration.ofMinutes(20), Duration.ofHours(12), 2, new Capacity(50, true)));
+                5, Duration.ofMinutes(20), Duration.ofHours(12), 2, new Capacity(50, true), MemorySpec.DEFAULT_BASELINE_SETTLE, MemorySpec.DEFAULT_BASELINE_TOLERANCE));
     }
 
     @Test
@@ -146,6 +146,6 @@ class ServiceSpecReaderMemoryTest {
 
         assertThat(share.effectiveLimit(100L << 20, 800L << 20, 4)).isEqualTo(300L << 20);
         assertThat(new MemorySpec(1L << 30, Duration.ofMinutes(1), Duration.ZERO, 1, Duration.ZERO, Duration.ZERO, 1,
-                null).effectiveLimit(100L << 20, 800L << 20, 4)).isEqualTo(1L << 30);
+                null, MemorySpec.DEFAULT_BASELINE_SETTLE, MemorySpec.DEFAULT_BASELINE_TOLERANCE).effectiveLimit(100L << 20, 800L << 20, 4)).isEqualTo(1L << 30);
     }
 }

@@ -76,7 +76,7 @@ abstract class AbstractRecycleTest {
     /** The compressed memory policy: detector window 12 s, warm-up 1 s, forecast 5 s. */
     static MemorySpec policy(int maxRecycling, String minAvailable) {
         return new MemorySpec(LIMIT, Duration.ofSeconds(12), Duration.ofSeconds(1), 2, Duration.ofSeconds(5),
-                Duration.ZERO, maxRecycling, Capacity.parse(minAvailable));
+                Duration.ZERO, maxRecycling, Capacity.parse(minAvailable), MemorySpec.DEFAULT_BASELINE_SETTLE, MemorySpec.DEFAULT_BASELINE_TOLERANCE);
     }
 
     ServiceSpec leaky(int instances, int basePort, MemorySpec policy) {

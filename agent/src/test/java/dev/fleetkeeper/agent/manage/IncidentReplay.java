@@ -58,8 +58,13 @@ final class IncidentReplay {
     }
 
     ServiceManager start(List<ServiceDeclaration> declarations, DriverFactory drivers) {
+        return start(declarations, drivers, null);
+    }
+
+    /** As above, keeping memory baselines in {@code baselineDir}. */
+    ServiceManager start(List<ServiceDeclaration> declarations, DriverFactory drivers, Path baselineDir) {
         manager = new ServiceManager(declarations, drivers, new HostFacts(Path.of("/proc")), scan::get,
-                InstantSource.system(), Duration.ofMillis(300), "web-1", events::add, r -> { });
+                InstantSource.system(), Duration.ofMillis(300), "web-1", events::add, r -> { }, baselineDir);
         manager.start();
         return manager;
     }

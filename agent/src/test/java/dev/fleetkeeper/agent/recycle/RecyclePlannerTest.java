@@ -25,7 +25,7 @@ class RecyclePlannerTest {
 
     private static MemorySpec policy(int maxRecycling, Capacity minAvailable) {
         return new MemorySpec(LIMIT, Duration.ofMinutes(1), Duration.ofSeconds(10), 3, Duration.ofMinutes(5),
-                Duration.ZERO, maxRecycling, minAvailable);
+                Duration.ZERO, maxRecycling, minAvailable, MemorySpec.DEFAULT_BASELINE_SETTLE, MemorySpec.DEFAULT_BASELINE_TOLERANCE);
     }
 
     private static LeakVerdict leaking(Duration ttl) {
@@ -142,7 +142,7 @@ class RecyclePlannerTest {
     @Test
     void urgency_overLimitFirst_thenShortestForecast_thenOldest() {
         MemorySpec withAge = new MemorySpec(LIMIT, Duration.ofMinutes(1), Duration.ZERO, 3, Duration.ofMinutes(5),
-                Duration.ofMinutes(5), 4, Capacity.parse("0"));
+                Duration.ofMinutes(5), 4, Capacity.parse("0"), MemorySpec.DEFAULT_BASELINE_SETTLE, MemorySpec.DEFAULT_BASELINE_TOLERANCE);
         Instance oldest = new Instance(4, true, false, false, NOW - 3_600_000, 100 * MIB, LIMIT, 0, null);
         Instance older = new Instance(5, true, false, false, NOW - 1_800_000, 100 * MIB, LIMIT, 0, null);
         List<Instance> pool = List.of(older, forecast(1, Duration.ofMinutes(4)), oldest, overLimit(3, 3),
@@ -197,7 +197,7 @@ class RecyclePlannerTest {
     @Test
     void maxRecyclingZero_detectsButNeverRecycles() {
         MemorySpec detectOnly = new MemorySpec(LIMIT, Duration.ofMinutes(1), Duration.ZERO, 3, Duration.ofMinutes(5),
-                Duration.ZERO, 0, null);
+                Duration.ZERO, 0, null, MemorySpec.DEFAULT_BASELINE_SETTLE, MemorySpec.DEFAULT_BASELINE_TOLERANCE);
 
         Plan p = RecyclePlanner.decide(detectOnly, 2, List.of(overLimit(0, 5), healthy(1)), NOW);
 
