@@ -211,7 +211,9 @@ public final class Doctor {
         int i = st.instance();
         if (st.state().claimsProcess() && st.pid() > 0) {
             ProcessSample p = c.byPid.get(st.pid());
-            if (p == null) {
+            // Started around or after the scan was taken: the scan cannot know it yet.
+            boolean newerThanScan = st.startedAtMillis() > 0 && st.startedAtMillis() + 1_000 > c.scan.takenAtMillis();
+            if (p == null && !newerThanScan) {
                 out.add(new Finding(FindingCode.PROCESS_GONE, Severity.CRITICAL, spec.name(), i,
                         st.managerName() + ": " + spec.driver().configName() + " says " + st.state() + " with pid "
                                 + st.pid() + ", but there is no such process",
@@ -220,7 +222,7 @@ public final class Doctor {
                         List.of(new Evidence("manager", st.managerName() + " " + st.state() + " pid " + st.pid()),
                                 new Evidence("/proc", "no process " + st.pid())),
                         Remedy.manual("Restart the instance through its manager.", restartCommand(spec, i))));
-            } else if (p.state() == ProcState.ZOMBIE) {
+            } else if (p != null && p.state() == ProcState.ZOMBIE) {
                 ProcessSample parent = c.byPid.get(p.ppid());
                 out.add(new Finding(FindingCode.PROCESS_DEFUNCT, Severity.CRITICAL, spec.name(), i,
                         st.managerName() + ": " + spec.driver().configName() + " says " + st.state() + " with pid "

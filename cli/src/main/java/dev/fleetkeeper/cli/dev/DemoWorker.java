@@ -43,11 +43,37 @@ public final class DemoWorker {
         });
         server.start();
         System.out.println(name + " listening on 127.0.0.1:" + port);
+        String leak = System.getenv("DEMO_LEAK_INSTANCE");
+        if (leak != null && leak.equals(index)) {
+            leakForever(name);
+        }
         CountDownLatch forever = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.stop(0);
             forever.countDown();
         }));
         forever.await();
+    }
+
+    /** Keeps every request's "session" forever: 1 MiB a second, the slow leak of incident 2. */
+    private static void leakForever(String name) {
+        java.util.List<byte[]> sessions = new java.util.ArrayList<>();
+        Thread t = new Thread(() -> {
+            try {
+                for (int n = 1; ; n++) {
+                    byte[] b = new byte[1 << 20];
+                    java.util.Arrays.fill(b, (byte) n); // touch every page: resident
+                    sessions.add(b);
+                    if (n % 30 == 0) {
+                        System.out.println(name + " keeps " + n + " MiB of sessions it never frees");
+                    }
+                    Thread.sleep(1000);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "leak");
+        t.setDaemon(true);
+        t.start();
     }
 }

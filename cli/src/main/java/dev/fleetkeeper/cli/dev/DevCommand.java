@@ -121,7 +121,8 @@ public final class DevCommand implements Callable<Integer> {
         out.println("  agent       host " + host + " (id " + agent.hostId() + ")");
         if (!noDemo) {
             out.println("  demo        service demo-web: " + DEMO_INSTANCES + " instances (built-in driver) on 127.0.0.1:"
-                    + demoBase + "-" + (demoBase + DEMO_INSTANCES - 1));
+                    + demoBase + "-" + (demoBase + DEMO_INSTANCES - 1) + "; #" + (DEMO_INSTANCES - 1)
+                    + " leaks 1 MiB/s and is recycled before its 140 MiB limit");
         }
         out.println("  data        " + root);
         out.println();
@@ -138,6 +139,8 @@ public final class DevCommand implements Callable<Integer> {
             out.println("  " + c + " doctor " + host);
             out.println("  " + c + " logs demo-web --host " + host + " --instance 1");
             out.println("  " + c + " restart demo-web --host " + host);
+            out.println("  " + c + " memory demo-web        # demo-web#1 leaks 1 MiB/s: watch it get recycled");
+            out.println("  " + c + " events --follow --type service-instance");
         }
         out.println("Press Ctrl-C to stop.");
         out.flush();
@@ -182,9 +185,10 @@ public final class DevCommand implements Callable<Integer> {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         return ServiceSpec.builder("demo-web", DriverKind.BUILTIN)
                 .instances(DEMO_INSTANCES)
-                .command(java, "-Xmx32m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
+                .command(java, "-Xms8m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
                         "-cp", System.getProperty("java.class.path"), DemoWorker.class.getName())
-                .env(Map.of("DEMO_BASE_PORT", Integer.toString(basePort), "DEMO_DIR", dir.toString()))
+                .env(Map.of("DEMO_BASE_PORT", Integer.toString(basePort), "DEMO_DIR", dir.toString(),
+                        "DEMO_LEAK_INSTANCE", Integer.toString(DEMO_INSTANCES - 1)))
                 .workingDir(dir)
                 .ports(List.of(basePort), 1)
                 .pidfile(dir.resolve("demo-web-{instance}.pid").toString())
@@ -194,6 +198,11 @@ public final class DevCommand implements Callable<Integer> {
                 .remedies(ServiceSpec.RemedyPolicy.AUTO)
                 .logs(new ServiceSpec.LogSpec(dir.resolve("logs"), 1L << 20, 2))
                 .version("1")
+                // Instance 1 leaks 1 MiB/s from about 45 MiB: detected after about a minute, recycled
+                // before it reaches 140 MiB, while instance 0 keeps serving (min available 1).
+                .memory(new ServiceSpec.MemorySpec(140L << 20, Duration.ofSeconds(60), Duration.ofSeconds(10), 3,
+                        Duration.ofSeconds(45), Duration.ZERO, 1, ServiceSpec.Capacity.parse("1"), Duration.ofSeconds(15),
+                        0.5))
                 .build();
     }
 
