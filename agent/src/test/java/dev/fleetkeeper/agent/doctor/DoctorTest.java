@@ -81,7 +81,8 @@ class DoctorTest {
     }
 
     private static InstanceStatus running(int i, long pid) {
-        return new InstanceStatus(i, WEB + "#" + i, ManagerState.RUNNING, (int) pid, System.currentTimeMillis(), -1, "", 0, "");
+        return new InstanceStatus(i, WEB + "#" + i, ManagerState.RUNNING, (int) pid, System.currentTimeMillis() - 30_000, -1,
+                "", 0, "");
     }
 
     private List<Finding> diagnose(ServiceSpec spec, InstanceStatus... statuses) {
