@@ -45,7 +45,9 @@ public record ServiceEvent(long timeMillis, String service, int instance, Kind k
         /** Restarts reached the crash-loop threshold (restarts, window). */
         CRASH_LOOP,
         /** The doctor found something new on the service (code, severity, summary). */
-        FINDING
+        FINDING,
+        /** An instance was recycled on request: gracefully restarted (old_pid, new_pid, reason, job_id). */
+        RECYCLED
     }
 
     /** Where events go; called from any thread, must not block. */
