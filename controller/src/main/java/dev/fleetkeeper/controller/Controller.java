@@ -110,11 +110,13 @@ public final class Controller implements AutoCloseable {
         if (engine != null && server != null) {
             engine.prepareForShutdown();
         }
+        if (recycles != null) {
+            // First: nothing new is sent while the rest stops; a step in flight stays SENT in the
+            // store and is re-sent with the same id by the next controller.
+            recycles.close();
+        }
         if (server != null) {
             server.close();
-        }
-        if (recycles != null) {
-            recycles.close();
         }
         if (engine != null) {
             engine.close();
