@@ -7,6 +7,7 @@ import dev.fleetkeeper.cli.command.HostsCommand;
 import dev.fleetkeeper.cli.command.LogsCommand;
 import dev.fleetkeeper.cli.command.PortsCommand;
 import dev.fleetkeeper.cli.command.PsCommand;
+import dev.fleetkeeper.cli.command.RecycleCommand;
 import dev.fleetkeeper.cli.command.RestartCommand;
 import dev.fleetkeeper.cli.command.MemoryCommand;
 import dev.fleetkeeper.cli.command.ServicesCommand;
@@ -49,6 +50,7 @@ import picocli.CommandLine.Spec;
             MemoryCommand.class,
             DoctorCommand.class,
             RestartCommand.class,
+            RecycleCommand.class,
             LogsCommand.class,
             DevCommand.class,
             BenchCommand.class,

@@ -5,6 +5,7 @@ import dev.fleetkeeper.controller.config.HostPort;
 import dev.fleetkeeper.controller.fleet.FleetEngine;
 import dev.fleetkeeper.controller.fleet.FleetSettings;
 import dev.fleetkeeper.controller.metrics.MetricsEndpoint;
+import dev.fleetkeeper.controller.recycle.RecycleCoordinator;
 import dev.fleetkeeper.controller.store.FleetStore;
 import dev.fleetkeeper.controller.store.StoreOptions;
 import dev.fleetkeeper.controller.transport.ControllerServer;
@@ -16,7 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The controller: store, fleet engine, gRPC server and metrics endpoint, started in that order
+ * The controller: store, fleet engine, recycle coordinator, gRPC server and metrics endpoint, started in that order
  * and closed in reverse. {@link #close()} is idempotent. Used by {@code ControllerMain} and by
  * {@code fleetkeeper dev}.
  */
@@ -24,11 +25,15 @@ public final class Controller implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Controller.class);
 
+    /** How often running recycle jobs are re-decided. */
+    private static final java.time.Duration RECYCLE_TICK = java.time.Duration.ofMillis(250);
+
     private final ControllerConfig config;
     private final InstantSource clock;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private FleetStore store;
     private FleetEngine engine;
+    private RecycleCoordinator recycles;
     private ControllerServer server;
     private MetricsEndpoint metrics;
     private boolean closed;
@@ -58,8 +63,11 @@ public final class Controller implements AutoCloseable {
                     config.detailInterval(), config.heartbeatInterval(), config.checkpointInterval(),
                     config.memoryResolution()), clock, registry);
             engine.start();
+            recycles = new RecycleCoordinator(store, engine, clock, RECYCLE_TICK, registry);
+            recycles.start();
             HostPort listen = HostPort.parse("listen", config.listen());
-            server = new ControllerServer(new InetSocketAddress(listen.host(), listen.port()), engine, store, version());
+            server = new ControllerServer(new InetSocketAddress(listen.host(), listen.port()), engine, store, recycles,
+                    version());
             server.start();
             if (!config.metricsListen().isEmpty()) {
                 HostPort m = HostPort.parse("metrics.listen", config.metricsListen());
@@ -101,6 +109,11 @@ public final class Controller implements AutoCloseable {
         }
         if (engine != null && server != null) {
             engine.prepareForShutdown();
+        }
+        if (recycles != null) {
+            // First: nothing new is sent while the rest stops; a step in flight stays SENT in the
+            // store and is re-sent with the same id by the next controller.
+            recycles.close();
         }
         if (server != null) {
             server.close();

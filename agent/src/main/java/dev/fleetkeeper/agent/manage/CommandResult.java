@@ -12,13 +12,24 @@ import java.util.Objects;
  * @param message what happened, for a person
  * @param doctor  the doctor's report, for a Doctor command
  * @param lines   output lines, for a Tail command
+ * @param recycled the old and new pid, for a Recycle command
  */
-public record CommandResult(Status status, String message, DoctorResult doctor, List<String> lines) {
+public record CommandResult(Status status, String message, DoctorResult doctor, List<String> lines,
+                            Recycled recycled) {
 
     public CommandResult {
         Objects.requireNonNull(status, "status");
         Objects.requireNonNull(message, "message");
         lines = lines == null ? null : List.copyOf(lines);
+    }
+
+    /** A result without a recycle outcome. */
+    public CommandResult(Status status, String message, DoctorResult doctor, List<String> lines) {
+        this(status, message, doctor, lines, null);
+    }
+
+    /** An instance's pids around a recycle; 0 for none. */
+    public record Recycled(int oldPid, int newPid) {
     }
 
     public enum Status { SUCCEEDED, FAILED, REJECTED }

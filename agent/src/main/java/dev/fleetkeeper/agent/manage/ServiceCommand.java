@@ -19,6 +19,22 @@ public sealed interface ServiceCommand {
         }
     }
 
+    /**
+     * Recycle one instance: the same graceful restart as {@link Restart}, reported as a
+     * {@link dev.fleetkeeper.agent.service.ServiceEvent.Kind#RECYCLED} event with the old and
+     * new pid, for a fleet-wide recycle job of the controller.
+     *
+     * @param reason why, for the event
+     * @param jobId  the controller's job, for the event
+     */
+    record Recycle(String service, int instance, String reason, String jobId) implements ServiceCommand {
+        public Recycle {
+            Objects.requireNonNull(service, "service");
+            Objects.requireNonNull(reason, "reason");
+            Objects.requireNonNull(jobId, "jobId");
+        }
+    }
+
     /** The last {@code lines} lines of an instance's output. */
     record Tail(String service, int instance, int lines) implements ServiceCommand {
         public Tail {

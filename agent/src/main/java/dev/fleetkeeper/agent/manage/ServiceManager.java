@@ -841,6 +841,9 @@ public final class ServiceManager implements AutoCloseable {
         if (command instanceof ServiceCommand.Restart r) {
             return restart(r);
         }
+        if (command instanceof ServiceCommand.Recycle r) {
+            return recycle(r);
+        }
         return tail((ServiceCommand.Tail) command);
     }
 
@@ -944,6 +947,38 @@ public final class ServiceManager implements AutoCloseable {
             }
         }
         return new CommandResult(CommandResult.Status.SUCCEEDED, "restarted " + String.join(", ", done), null, null);
+    }
+
+    /** One instance, restarted as {@link #restart} does, and told as a RECYCLED event. */
+    private CommandResult recycle(ServiceCommand.Recycle cmd) {
+        ServiceSpec spec = specs.get(cmd.service());
+        if (spec == null) {
+            return CommandResult.rejected(unknownService(cmd.service()));
+        }
+        if (cmd.instance() < 0 || cmd.instance() >= spec.instances()) {
+            return CommandResult.rejected("service '" + spec.name() + "' has no instance " + cmd.instance() + " (it has "
+                    + spec.instances() + ": 0 to " + (spec.instances() - 1) + ")");
+        }
+        String who = spec.name() + "#" + cmd.instance();
+        int before = 0;
+        try {
+            ServiceDriver d = driver(spec);
+            before = pidOf(d.status(spec), cmd.instance());
+            d.restart(spec, cmd.instance());
+            int after = pidOf(d.status(spec), cmd.instance());
+            events.accept(new ServiceEvent(clock.millis(), spec.name(), cmd.instance(), ServiceEvent.Kind.RECYCLED,
+                    "recycled (pid " + (before > 0 ? before : "-") + " -> " + (after > 0 ? after : "-") + "): "
+                            + cmd.reason(),
+                    Map.of("old_pid", Integer.toString(before), "new_pid", Integer.toString(after),
+                            "reason", cmd.reason(), "job_id", cmd.jobId())));
+            log.info("Recycled {} (pid {} -> {}) for job {}: {}", who, before, after, cmd.jobId(), cmd.reason());
+            return new CommandResult(CommandResult.Status.SUCCEEDED, "recycled " + who + " (pid "
+                    + (before > 0 ? before : "-") + " -> " + (after > 0 ? after : "-") + ")", null, null,
+                    new CommandResult.Recycled(before, after));
+        } catch (DriverException e) {
+            return new CommandResult(CommandResult.Status.FAILED, "recycle of " + who + " failed: " + e.getMessage(),
+                    null, null, new CommandResult.Recycled(before, 0));
+        }
     }
 
     private static int pidOf(List<InstanceStatus> statuses, int instance) {

@@ -47,8 +47,9 @@ public record ServiceEvent(long timeMillis, String service, int instance, Kind k
         /** The doctor found something new on the service (code, severity, summary). */
         FINDING,
         /**
-         * The memory policy recycled an instance and it is up again (trigger, rss_before, limit,
-         * forecast_ms, pid_before, pid, down_ms).
+         * An instance was recycled and is up again: by its memory policy (trigger, rss_before,
+         * limit, forecast_ms, pid_before, pid, down_ms) or on request from a fleet-wide recycle
+         * (old_pid, new_pid, reason, job_id).
          */
         RECYCLED,
         /** A recycle did not bring the instance back up (trigger, error). */

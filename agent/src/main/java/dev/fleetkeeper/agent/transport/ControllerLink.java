@@ -9,6 +9,7 @@ import dev.fleetkeeper.agent.telemetry.ScanDelta;
 import dev.fleetkeeper.proto.v1.Action;
 import dev.fleetkeeper.proto.v1.ActionResult;
 import dev.fleetkeeper.proto.v1.ActionStatus;
+import dev.fleetkeeper.proto.v1.RecycleOutcome;
 import dev.fleetkeeper.proto.v1.AgentMessage;
 import dev.fleetkeeper.proto.v1.AgentServiceGrpc;
 import dev.fleetkeeper.proto.v1.ControllerMessage;
@@ -389,6 +390,7 @@ public final class ControllerLink implements AutoCloseable {
                 case RUN_DOCTOR:
                 case RESTART_SERVICE:
                 case TAIL_LOGS:
+                case RECYCLE_INSTANCE:
                     // Marked applied above, before it runs: at most once, even if the agent dies meanwhile.
                     runCommand(id, ServiceProtoMapper.command(action));
                     return;
@@ -421,6 +423,11 @@ public final class ControllerLink implements AutoCloseable {
                     .setFinishedAtUnixMs(clock.millis());
             if (done.doctor() != null) {
                 b.setDoctor(ServiceProtoMapper.doctor(done.doctor()));
+            }
+            if (done.recycled() != null) {
+                b.setRecycle(RecycleOutcome.newBuilder()
+                        .setOldPid(done.recycled().oldPid())
+                        .setNewPid(done.recycled().newPid()));
             }
             if (done.lines() != null && command instanceof ServiceCommand.Tail tail) {
                 b.setLogs(ServiceProtoMapper.logs(tail, done.lines()));

@@ -149,6 +149,10 @@ public final class ServiceProtoMapper {
                 return new ServiceCommand.Doctor(a.getRunDoctor().getService(), a.getRunDoctor().getFix());
             case RESTART_SERVICE:
                 return new ServiceCommand.Restart(a.getRestartService().getService(), a.getRestartService().getInstance());
+            case RECYCLE_INSTANCE:
+                return new ServiceCommand.Recycle(a.getRecycleInstance().getService(),
+                        a.getRecycleInstance().getInstance(), a.getRecycleInstance().getReason(),
+                        a.getRecycleInstance().getJobId());
             case TAIL_LOGS:
                 return new ServiceCommand.Tail(a.getTailLogs().getService(), a.getTailLogs().getInstance(),
                         a.getTailLogs().getLines() <= 0 ? 100 : a.getTailLogs().getLines());

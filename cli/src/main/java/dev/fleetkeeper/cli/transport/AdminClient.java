@@ -8,6 +8,11 @@ import dev.fleetkeeper.proto.v1.DoctorRequest;
 import dev.fleetkeeper.proto.v1.DoctorResponse;
 import dev.fleetkeeper.proto.v1.Event;
 import dev.fleetkeeper.proto.v1.GetHostRequest;
+import dev.fleetkeeper.proto.v1.GetRecycleRequest;
+import dev.fleetkeeper.proto.v1.ListRecyclesRequest;
+import dev.fleetkeeper.proto.v1.ListRecyclesResponse;
+import dev.fleetkeeper.proto.v1.RecycleJob;
+import dev.fleetkeeper.proto.v1.StartRecycleRequest;
 import dev.fleetkeeper.proto.v1.HostSummary;
 import dev.fleetkeeper.proto.v1.ListEventsRequest;
 import dev.fleetkeeper.proto.v1.ListEventsResponse;
@@ -146,6 +151,52 @@ public final class AdminClient implements AutoCloseable {
                         sink.accept(events.next());
                     }
                 } catch (StatusRuntimeException e) {
+                    throw translate(e);
+                }
+            });
+        }
+    }
+
+    /** {@code StartRecycle}. */
+    public RecycleJob startRecycle(StartRecycleRequest request) {
+        return unary(() -> withDeadline().startRecycle(request));
+    }
+
+    /** {@code GetRecycle}. */
+    public RecycleJob getRecycle(GetRecycleRequest request) {
+        return unary(() -> withDeadline().getRecycle(request));
+    }
+
+    /** {@code ListRecycles}. */
+    public ListRecyclesResponse listRecycles(ListRecyclesRequest request) {
+        return unary(() -> withDeadline().listRecycles(request));
+    }
+
+    /** {@code AbortRecycle}. */
+    public RecycleJob abortRecycle(GetRecycleRequest request) {
+        return unary(() -> withDeadline().abortRecycle(request));
+    }
+
+    /**
+     * {@code WatchRecycle}: hands each job snapshot to {@code sink} on the calling thread and
+     * returns when the job has ended. No deadline. A lost connection (the controller restarting)
+     * throws a {@link CliException} with {@link ExitCodes#USAGE_OR_UNREACHABLE}, so that the
+     * caller may watch again.
+     */
+    public void watchRecycle(GetRecycleRequest request, Consumer<RecycleJob> sink) {
+        try (Context.CancellableContext context = Context.current().withCancellation()) {
+            context.run(() -> {
+                try {
+                    Iterator<RecycleJob> jobs = stub.watchRecycle(request);
+                    while (jobs.hasNext()) {
+                        sink.accept(jobs.next());
+                    }
+                } catch (StatusRuntimeException e) {
+                    Status.Code code = e.getStatus().getCode();
+                    if (code == Status.Code.CANCELLED || code == Status.Code.UNAVAILABLE) {
+                        throw new CliException(ExitCodes.USAGE_OR_UNREACHABLE, "lost the controller at " + address
+                                + " (" + reason(e.getStatus()) + ")");
+                    }
                     throw translate(e);
                 }
             });

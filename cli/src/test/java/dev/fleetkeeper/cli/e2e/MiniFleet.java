@@ -77,10 +77,15 @@ final class MiniFleet implements AutoCloseable {
      * closing it stops their instances too.
      */
     RunningAgent startAgent(String hostId, List<ServiceDeclaration> services) {
+        return startAgent(hostId, Map.of("fleet", "mini"), services);
+    }
+
+    /** Like {@link #startAgent(String, List)}, with these labels. */
+    RunningAgent startAgent(String hostId, Map<String, String> labels, List<ServiceDeclaration> services) {
         AgentConfig config = AgentConfig.defaults(dir.resolve("agent-" + hostId))
                 .withController(target())
                 .withHostId(hostId)
-                .withLabels(Map.of("fleet", "mini"));
+                .withLabels(labels);
         config = new AgentConfig(config.controller(), config.hostId(), config.stateDir(), config.labels(),
                 config.procRoot(), Duration.ofMillis(500), config.detailInterval(), Duration.ofMillis(500),
                 Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofMillis(500), services);

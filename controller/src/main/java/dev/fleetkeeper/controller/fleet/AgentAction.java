@@ -59,6 +59,33 @@ public sealed interface AgentAction {
         }
     }
 
+    /**
+     * Recycle one instance (graceful restart, reported as RECYCLED) as a step of a recycle job.
+     *
+     * @param reason why, for the agent's event
+     * @param jobId  the job, for the agent's event
+     */
+    record RecycleInstance(String service, int instance, String reason, String jobId) implements AgentAction {
+        public RecycleInstance {
+            requireService(service);
+            Objects.requireNonNull(reason, "reason");
+            Objects.requireNonNull(jobId, "jobId");
+            if (instance < 0) {
+                throw new IllegalArgumentException("instance: " + instance + " (expected: >= 0)");
+            }
+        }
+
+        @Override
+        public String describe() {
+            return "recycle " + service + "#" + instance + " (job " + jobId + ")";
+        }
+
+        @Override
+        public String verb() {
+            return "recycle an instance";
+        }
+    }
+
     /** Read the last {@code lines} lines of an instance's output. */
     record TailLogs(String service, int instance, int lines) implements AgentAction {
         /** Most lines an agent returns at once. */

@@ -23,7 +23,8 @@ public final class EventBus {
         return () -> subscribers.remove(subscriber);
     }
 
-    void publish(List<Event> stored) {
+    /** Hands {@code stored} to every subscriber; only for events already durable in the store. */
+    public void publish(List<Event> stored) {
         if (stored.isEmpty()) {
             return;
         }

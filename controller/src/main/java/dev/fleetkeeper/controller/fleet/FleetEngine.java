@@ -332,7 +332,8 @@ public final class FleetEngine implements AutoCloseable {
         afterCommit.add(() -> actions.completed(hostId, r));
     }
 
-    private void onSendAction(String ref, AgentAction action, Duration timeout, CompletableFuture<ActionReply> reply) {
+    private void onSendAction(String ref, String actionId, AgentAction action, Duration timeout,
+                              CompletableFuture<ActionReply> reply) {
         HostView v = queries.resolve(ref);
         long now = clock.millis();
         String hostname = v.record.hostname();
@@ -340,7 +341,7 @@ public final class FleetEngine implements AutoCloseable {
             throw new HostOfflineException(hostname, Math.max(v.record.lastSeenMillis(), v.lastHeardMillis), now,
                     action.verb());
         }
-        String id = actions.newId(now);
+        String id = actionId != null ? actionId : actions.newId(now);
         actions.register(id, v.hostId(), hostname, action, timeout).whenComplete((r, e) -> {
             if (e != null) {
                 reply.completeExceptionally(e);
@@ -567,6 +568,22 @@ public final class FleetEngine implements AutoCloseable {
      * agent of the host is connected, {@link ActionTimeoutException} after {@code timeout}.
      */
     public CompletableFuture<ActionReply> runAction(String hostRef, AgentAction action, Duration timeout) {
+        return send(hostRef, null, action, timeout);
+    }
+
+    /**
+     * Like {@link #runAction}, with an action id the caller chose and stored beforehand, so that
+     * a resend (after a controller restart) carries the same id and the agent applies it at most
+     * once, answering DUPLICATE the second time. Ids must start with 12 hex digits of the issue
+     * time, as every action id.
+     */
+    public CompletableFuture<ActionReply> sendAction(String hostId, String actionId, AgentAction action,
+                                                     Duration timeout) {
+        java.util.Objects.requireNonNull(actionId, "actionId");
+        return send(hostId, actionId, action, timeout);
+    }
+
+    private CompletableFuture<ActionReply> send(String hostRef, String actionId, AgentAction action, Duration timeout) {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout: " + timeout + " (expected: > 0)");
         }
@@ -577,7 +594,7 @@ public final class FleetEngine implements AutoCloseable {
         }
         queue.add(() -> {
             try {
-                onSendAction(hostRef, action, timeout, reply);
+                onSendAction(hostRef, actionId, action, timeout, reply);
             } catch (RuntimeException e) {
                 reply.completeExceptionally(e);
             }

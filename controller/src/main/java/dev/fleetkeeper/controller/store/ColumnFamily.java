@@ -23,7 +23,9 @@ enum ColumnFamily {
     /** Host id → {@code StoredServiceReport}: each host's newest service report. */
     SERVICE_REPORTS("service_reports"),
     /** Action id → {@code StoredActionResult}: the first result of each action, with its output. */
-    ACTION_RESULTS("action_results");
+    ACTION_RESULTS("action_results"),
+    /** Job id → {@code StoredRecycleJob}: fleet-wide recycle jobs with their steps. */
+    RECYCLE_JOBS("recycle_jobs");
 
     private final String dbName;
 

@@ -1,5 +1,7 @@
 package dev.fleetkeeper.controller.store;
 
+import dev.fleetkeeper.controller.recycle.RecycleJob;
+import dev.fleetkeeper.controller.recycle.RecycleJournal;
 import dev.fleetkeeper.controller.store.StoreUnavailableException.Reason;
 import dev.fleetkeeper.proto.v1.Event;
 import dev.fleetkeeper.proto.v1.ServiceReport;
@@ -61,7 +63,7 @@ import org.slf4j.LoggerFactory;
  * WAL (fsynced when {@link StoreOptions#syncWrites()}), so what a commit acknowledged survives
  * a crash of the controller.
  */
-public final class FleetStore implements AutoCloseable {
+public final class FleetStore implements AutoCloseable, RecycleJournal {
     /** Format version written by and readable by this build. See {@link Keys}. */
     static final int SCHEMA_VERSION = 1;
 
@@ -557,6 +559,35 @@ public final class FleetStore implements AutoCloseable {
             return Map.copyOf(out);
         } catch (RocksDBException e) {
             throw readFailed("service reports", e);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /**
+     * Stores the job and appends the events in one commit, returning once it is durable as
+     * {@link StoreOptions#syncWrites()} says (fsynced by default): the coordinator acts only after.
+     */
+    @Override
+    public List<Event> saveRecycleJob(RecycleJob job, List<Event> events) {
+        StoreBatch batch = newBatch().putRecycleJob(job);
+        events.forEach(batch::appendUniqueEvent);
+        return commit(batch);
+    }
+
+    /** Every stored recycle job, oldest first (ids start with their creation time). */
+    @Override
+    public List<RecycleJob> recycleJobs() {
+        lifecycle.readLock().lock();
+        try (RocksIterator it = iterator(ColumnFamily.RECYCLE_JOBS)) {
+            List<RecycleJob> out = new ArrayList<>();
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                out.add(Values.recycleJob(new String(it.key(), java.nio.charset.StandardCharsets.UTF_8), it.value()));
+            }
+            it.status();
+            return List.copyOf(out);
+        } catch (RocksDBException e) {
+            throw readFailed("recycle jobs", e);
         } finally {
             lifecycle.readLock().unlock();
         }

@@ -157,6 +157,11 @@ final class Keys {
         return new String(key, StandardCharsets.UTF_8);
     }
 
+    /** A recycle job's key: its id, which starts with its creation time, so keys sort by age. */
+    static byte[] recycleJob(String jobId) {
+        return utf8(jobId);
+    }
+
     static byte[] actionResult(String actionId) {
         return utf8(actionId);
     }

@@ -1,5 +1,6 @@
 package dev.fleetkeeper.controller.store;
 
+import dev.fleetkeeper.controller.recycle.RecycleJob;
 import dev.fleetkeeper.proto.v1.ActionResult;
 import dev.fleetkeeper.proto.v1.Event;
 import dev.fleetkeeper.proto.v1.ServiceReport;
@@ -69,6 +70,14 @@ public final class StoreBatch {
         checkOpen();
         puts.add(new Put(ColumnFamily.SERVICE_REPORTS, Keys.serviceReport(hostId),
                 Values.serviceReport(report, clock.millis())));
+        return this;
+    }
+
+    /** Creates or replaces a recycle job with all its steps. */
+    public StoreBatch putRecycleJob(RecycleJob job) {
+        Objects.requireNonNull(job, "job");
+        checkOpen();
+        puts.add(new Put(ColumnFamily.RECYCLE_JOBS, Keys.recycleJob(job.jobId()), Values.recycleJob(job)));
         return this;
     }
 

@@ -3,10 +3,16 @@ package dev.fleetkeeper.controller.store;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
+import dev.fleetkeeper.controller.recycle.JobState;
+import dev.fleetkeeper.controller.recycle.RecycleJob;
+import dev.fleetkeeper.controller.recycle.RecycleStep;
+import dev.fleetkeeper.controller.recycle.StepState;
 import dev.fleetkeeper.controller.store.proto.StoredActionResult;
 import dev.fleetkeeper.controller.store.proto.StoredEvent;
 import dev.fleetkeeper.controller.store.proto.StoredHost;
 import dev.fleetkeeper.controller.store.proto.StoredMemoryPoint;
+import dev.fleetkeeper.controller.store.proto.StoredRecycleJob;
+import dev.fleetkeeper.controller.store.proto.StoredRecycleStep;
 import dev.fleetkeeper.controller.store.proto.StoredServiceReport;
 import dev.fleetkeeper.controller.store.proto.StoredState;
 import dev.fleetkeeper.proto.v1.ActionResult;
@@ -15,6 +21,8 @@ import dev.fleetkeeper.proto.v1.ServiceReport;
 import dev.fleetkeeper.proto.v1.Snapshot;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Converts between the store's domain values and the value bytes of {@code store.proto}; the
@@ -106,6 +114,59 @@ final class Values {
     static StoredAction actionResult(byte[] value) {
         StoredActionResult r = parse("action result", value, StoredActionResult::parseFrom);
         return new StoredAction(r.getHostId(), r.getResult(), r.getStoredAtUnixMs());
+    }
+
+    static byte[] recycleJob(RecycleJob job) {
+        StoredRecycleJob.Builder b = StoredRecycleJob.newBuilder()
+                .setService(job.service())
+                .putAllSelector(job.selector())
+                .setMaxParallel(job.maxParallel())
+                .setMinAvailable(job.minAvailable())
+                .setStepTimeoutMs(job.stepTimeoutMillis())
+                .setReason(job.reason())
+                .setState(job.state().ordinal() + 1)
+                .setMessage(job.message())
+                .setCreatedAtUnixMs(job.createdAtMillis())
+                .setFinishedAtUnixMs(job.finishedAtMillis());
+        for (RecycleStep s : job.steps()) {
+            b.addSteps(StoredRecycleStep.newBuilder()
+                    .setHostId(s.hostId())
+                    .setHostname(s.hostname())
+                    .setInstance(s.instance())
+                    .setMinAvailable(s.minAvailable())
+                    .setState(s.state().ordinal() + 1)
+                    .setActionId(s.actionId())
+                    .setOldPid(s.oldPid())
+                    .setNewPid(s.newPid())
+                    .setSentAtUnixMs(s.sentAtMillis())
+                    .setFinishedAtUnixMs(s.finishedAtMillis())
+                    .setMessage(s.message())
+                    .setHeldSinceUnixMs(s.heldSinceMillis()));
+        }
+        return serialize(b.build());
+    }
+
+    static RecycleJob recycleJob(String jobId, byte[] value) {
+        StoredRecycleJob j = parse("recycle job " + jobId, value, StoredRecycleJob::parseFrom);
+        List<RecycleStep> steps = new ArrayList<>();
+        for (StoredRecycleStep s : j.getStepsList()) {
+            steps.add(new RecycleStep(s.getHostId(), s.getHostname(), s.getInstance(), s.getMinAvailable(),
+                    enumValue(StepState.values(), s.getState(), "recycle step state of " + jobId), s.getActionId(),
+                    s.getOldPid(), s.getNewPid(), s.getSentAtUnixMs(), s.getFinishedAtUnixMs(), s.getMessage(),
+                    s.getHeldSinceUnixMs()));
+        }
+        return new RecycleJob(jobId, j.getService(), j.getSelectorMap(), j.getMaxParallel(), j.getMinAvailable(),
+                j.getStepTimeoutMs(), j.getReason(), enumValue(JobState.values(), j.getState(), "recycle job state of "
+                + jobId), j.getMessage(), j.getCreatedAtUnixMs(), j.getFinishedAtUnixMs(), steps);
+    }
+
+    /** Stored enums are 1-based ordinals; 0 and unknown numbers are corrupt (names are never renumbered). */
+    private static <E extends Enum<E>> E enumValue(E[] values, int stored, String what) {
+        if (stored < 1 || stored > values.length) {
+            throw new CorruptValueException("stored " + what + " is " + stored + " (expected: 1 to " + values.length + ")",
+                    new IllegalArgumentException("state " + stored));
+        }
+        return values[stored - 1];
     }
 
     private interface Parser<T> {

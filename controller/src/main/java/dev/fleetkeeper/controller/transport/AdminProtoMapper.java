@@ -1,5 +1,9 @@
 package dev.fleetkeeper.controller.transport;
 
+import dev.fleetkeeper.controller.recycle.RecycleStep;
+import dev.fleetkeeper.proto.v1.RecycleJob;
+import dev.fleetkeeper.proto.v1.RecycleJobState;
+import dev.fleetkeeper.proto.v1.RecycleStepState;
 import dev.fleetkeeper.controller.fleet.ActionReply;
 import dev.fleetkeeper.controller.fleet.HostServices;
 import dev.fleetkeeper.controller.fleet.HostStatus;
@@ -17,6 +21,36 @@ import dev.fleetkeeper.proto.v1.ProcessSort;
 final class AdminProtoMapper {
 
     private AdminProtoMapper() {
+    }
+
+    static RecycleJob recycleJob(dev.fleetkeeper.controller.recycle.RecycleJob j) {
+        RecycleJob.Builder b = RecycleJob.newBuilder()
+                .setJobId(j.jobId())
+                .setService(j.service())
+                .putAllSelector(j.selector())
+                .setMaxParallel(j.maxParallel())
+                .setMinAvailable(j.minAvailable())
+                .setStepTimeoutMs(j.stepTimeoutMillis())
+                .setReason(j.reason())
+                .setState(RecycleJobState.valueOf("RECYCLE_JOB_STATE_" + j.state().name()))
+                .setMessage(j.message())
+                .setCreatedAtUnixMs(j.createdAtMillis())
+                .setFinishedAtUnixMs(j.finishedAtMillis());
+        for (RecycleStep s : j.steps()) {
+            b.addSteps(dev.fleetkeeper.proto.v1.RecycleStep.newBuilder()
+                    .setHostId(s.hostId())
+                    .setHostname(s.hostname())
+                    .setInstance(s.instance())
+                    .setMinAvailable(s.minAvailable())
+                    .setState(RecycleStepState.valueOf("RECYCLE_STEP_STATE_" + s.state().name()))
+                    .setActionId(s.actionId())
+                    .setOldPid(s.oldPid())
+                    .setNewPid(s.newPid())
+                    .setSentAtUnixMs(s.sentAtMillis())
+                    .setFinishedAtUnixMs(s.finishedAtMillis())
+                    .setMessage(s.message()));
+        }
+        return b.build();
     }
 
     static HostSummary host(HostStatus s) {

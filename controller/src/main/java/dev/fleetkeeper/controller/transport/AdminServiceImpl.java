@@ -3,6 +3,8 @@ package dev.fleetkeeper.controller.transport;
 import dev.fleetkeeper.controller.fleet.AgentAction;
 import dev.fleetkeeper.controller.fleet.EventFilter;
 import dev.fleetkeeper.controller.fleet.FleetEngine;
+import dev.fleetkeeper.controller.recycle.RecycleCoordinator;
+import dev.fleetkeeper.controller.recycle.RecycleRequest;
 import dev.fleetkeeper.controller.store.EventQuery;
 import dev.fleetkeeper.controller.store.FleetStore;
 import dev.fleetkeeper.controller.store.MemoryPoint;
@@ -24,7 +26,12 @@ import dev.fleetkeeper.proto.v1.ListProcessesRequest;
 import dev.fleetkeeper.proto.v1.ListProcessesResponse;
 import dev.fleetkeeper.proto.v1.ListServicesRequest;
 import dev.fleetkeeper.proto.v1.ListServicesResponse;
+import dev.fleetkeeper.proto.v1.GetRecycleRequest;
+import dev.fleetkeeper.proto.v1.ListRecyclesRequest;
+import dev.fleetkeeper.proto.v1.ListRecyclesResponse;
+import dev.fleetkeeper.proto.v1.RecycleJob;
 import dev.fleetkeeper.proto.v1.RestartServiceRequest;
+import dev.fleetkeeper.proto.v1.StartRecycleRequest;
 import dev.fleetkeeper.proto.v1.TailLogsRequest;
 import dev.fleetkeeper.proto.v1.TailLogsResponse;
 import dev.fleetkeeper.proto.v1.MemorySeries;
@@ -69,10 +76,131 @@ final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBase {
 
     private final FleetEngine engine;
     private final FleetStore store;
+    private final RecycleCoordinator recycles;
 
-    AdminServiceImpl(FleetEngine engine, FleetStore store) {
+    AdminServiceImpl(FleetEngine engine, FleetStore store, RecycleCoordinator recycles) {
         this.engine = engine;
         this.store = store;
+        this.recycles = recycles;
+    }
+
+    @Override
+    public void startRecycle(StartRecycleRequest request, StreamObserver<RecycleJob> out) {
+        reply(() -> recycles().start(new RecycleRequest(request.getService(), request.getSelectorMap(),
+                request.getMaxParallel(), request.getMinAvailable(), request.getStepTimeoutMs(), request.getReason())),
+                AdminProtoMapper::recycleJob, out);
+    }
+
+    @Override
+    public void getRecycle(GetRecycleRequest request, StreamObserver<RecycleJob> out) {
+        reply(() -> recycles().get(request.getJobId()), AdminProtoMapper::recycleJob, out);
+    }
+
+    @Override
+    public void listRecycles(ListRecyclesRequest request, StreamObserver<ListRecyclesResponse> out) {
+        reply(() -> recycles().list(request.getService(), Math.max(0, request.getLimit())),
+                jobs -> ListRecyclesResponse.newBuilder()
+                        .addAllJobs(jobs.stream().map(AdminProtoMapper::recycleJob).toList()).build(), out);
+    }
+
+    @Override
+    public void abortRecycle(GetRecycleRequest request, StreamObserver<RecycleJob> out) {
+        reply(() -> recycles().abort(request.getJobId()), AdminProtoMapper::recycleJob, out);
+    }
+
+    /**
+     * Job snapshots as they change, until the job ends. Under back-pressure only the newest
+     * snapshot waits (each replaces the previous one), so a slow watcher costs one job of memory.
+     */
+    @Override
+    public void watchRecycle(GetRecycleRequest request, StreamObserver<RecycleJob> responses) {
+        ServerCallStreamObserver<RecycleJob> out = (ServerCallStreamObserver<RecycleJob>) responses;
+        RecycleWatch watch = new RecycleWatch(out);
+        out.setOnReadyHandler(watch::drain);
+        out.setOnCancelHandler(watch::cancel);
+        CompletableFuture<AutoCloseable> handle;
+        try {
+            handle = recycles().watch(request.getJobId(), watch::offer);
+        } catch (RuntimeException e) {
+            out.onError(GrpcErrors.toStatus(e));
+            return;
+        }
+        handle.whenComplete((h, error) -> {
+            if (error != null) {
+                watch.fail(error);
+            } else {
+                watch.subscribed(h);
+            }
+        });
+    }
+
+    /** One WatchRecycle call: the newest snapshot not yet sent, sent when the stream is ready. */
+    private static final class RecycleWatch {
+        private final ServerCallStreamObserver<RecycleJob> out;
+        private dev.fleetkeeper.controller.recycle.RecycleJob pending;
+        private boolean ended;
+        private AutoCloseable subscription;
+
+        RecycleWatch(ServerCallStreamObserver<RecycleJob> out) {
+            this.out = out;
+        }
+
+        synchronized void offer(dev.fleetkeeper.controller.recycle.RecycleJob job) {
+            pending = job;
+            drain();
+        }
+
+        synchronized void drain() {
+            if (ended || pending == null || !out.isReady()) {
+                return;
+            }
+            dev.fleetkeeper.controller.recycle.RecycleJob job = pending;
+            pending = null;
+            out.onNext(AdminProtoMapper.recycleJob(job));
+            if (job.state().isTerminal()) {
+                ended = true;
+                out.onCompleted();
+                unsubscribe();
+            }
+        }
+
+        synchronized void subscribed(AutoCloseable handle) {
+            subscription = handle;
+            if (ended) {
+                unsubscribe();
+            }
+        }
+
+        synchronized void fail(Throwable error) {
+            if (!ended) {
+                ended = true;
+                out.onError(GrpcErrors.toStatus(error));
+            }
+        }
+
+        synchronized void cancel() {
+            ended = true;
+            unsubscribe();
+        }
+
+        private void unsubscribe() {
+            if (subscription != null) {
+                try {
+                    subscription.close();
+                } catch (Exception e) {
+                    // Only the coordinator stopping makes this fail; it drops its watchers then.
+                }
+                subscription = null;
+            }
+        }
+    }
+
+    private RecycleCoordinator recycles() {
+        if (recycles == null) {
+            throw Status.UNIMPLEMENTED.withDescription("this controller runs no recycle coordinator")
+                    .asRuntimeException();
+        }
+        return recycles;
     }
 
     @Override

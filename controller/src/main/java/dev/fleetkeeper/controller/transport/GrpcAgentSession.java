@@ -5,6 +5,7 @@ import dev.fleetkeeper.controller.fleet.AgentSession;
 import dev.fleetkeeper.proto.v1.Ack;
 import dev.fleetkeeper.proto.v1.Action;
 import dev.fleetkeeper.proto.v1.ControllerMessage;
+import dev.fleetkeeper.proto.v1.RecycleInstance;
 import dev.fleetkeeper.proto.v1.RestartService;
 import dev.fleetkeeper.proto.v1.RunDoctor;
 import dev.fleetkeeper.proto.v1.SamplingSettings;
@@ -104,6 +105,9 @@ final class GrpcAgentSession implements AgentSession {
             b.setRunDoctor(RunDoctor.newBuilder().setService(d.service()).setFix(d.fix()));
         } else if (action instanceof AgentAction.RestartService r) {
             b.setRestartService(RestartService.newBuilder().setService(r.service()).setInstance(r.instance()));
+        } else if (action instanceof AgentAction.RecycleInstance r) {
+            b.setRecycleInstance(RecycleInstance.newBuilder().setService(r.service()).setInstance(r.instance())
+                    .setReason(r.reason()).setJobId(r.jobId()));
         } else if (action instanceof AgentAction.TailLogs t) {
             b.setTailLogs(TailLogs.newBuilder().setService(t.service()).setInstance(t.instance()).setLines(t.lines()));
         } else {

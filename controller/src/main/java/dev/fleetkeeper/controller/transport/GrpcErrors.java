@@ -4,6 +4,8 @@ import dev.fleetkeeper.controller.fleet.ActionTimeoutException;
 import dev.fleetkeeper.controller.fleet.AmbiguousHostException;
 import dev.fleetkeeper.controller.fleet.HostOfflineException;
 import dev.fleetkeeper.controller.fleet.HostNotFoundException;
+import dev.fleetkeeper.controller.recycle.RecycleJobNotFoundException;
+import dev.fleetkeeper.controller.recycle.RecycleRefusedException;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.util.concurrent.CompletionException;
@@ -28,6 +30,12 @@ final class GrpcErrors {
         }
         if (t instanceof HostNotFoundException) {
             return Status.NOT_FOUND.withDescription(t.getMessage()).asRuntimeException();
+        }
+        if (t instanceof RecycleJobNotFoundException) {
+            return Status.NOT_FOUND.withDescription(t.getMessage()).asRuntimeException();
+        }
+        if (t instanceof RecycleRefusedException) {
+            return Status.FAILED_PRECONDITION.withDescription(t.getMessage()).asRuntimeException();
         }
         if (t instanceof HostOfflineException) {
             return Status.FAILED_PRECONDITION.withDescription(t.getMessage()).asRuntimeException();

@@ -142,4 +142,20 @@ final class Fixtures {
     static MemoryPoint point(long time, long rss) {
         return new MemoryPoint(time, rss, rss / 2, rss / 3, rss / 4);
     }
+
+    /** A running recycle job of "worker" on two hosts: one step done, one sent, one pending. */
+    static dev.fleetkeeper.controller.recycle.RecycleJob recycleJob(String jobId) {
+        return new dev.fleetkeeper.controller.recycle.RecycleJob(jobId, "worker", java.util.Map.of("role", "worker"), 2,
+                "50%", 300_000, "memory creep", dev.fleetkeeper.controller.recycle.JobState.RUNNING,
+                "1 of 3 instance(s) of worker recycled, 1 in progress", T0, 0, java.util.List.of(
+                        new dev.fleetkeeper.controller.recycle.RecycleStep("web-1", "web-1", 0, 1,
+                                dev.fleetkeeper.controller.recycle.StepState.DONE, "019b76daa800-" + jobId + "-0",
+                                4100, 4200, T0 + 10, T0 + 900, "", 0),
+                        new dev.fleetkeeper.controller.recycle.RecycleStep("web-1", "web-1", 1, 1,
+                                dev.fleetkeeper.controller.recycle.StepState.SENT, "019b76daa900-" + jobId + "-1",
+                                4101, 0, T0 + 1000, 0, "", 0),
+                        new dev.fleetkeeper.controller.recycle.RecycleStep("web-2", "web-2", 0, 0,
+                                dev.fleetkeeper.controller.recycle.StepState.PENDING, "", 0, 0, 0, 0,
+                                "waiting for web-2 to come back online", T0 + 500)));
+    }
 }

@@ -77,6 +77,21 @@ final class FleetStoreTest {
     }
 
     @Test
+    void recycleJobs_surviveReopen_withTheirSteps_andTheirEventsAreStoredWithThem() {
+        dev.fleetkeeper.controller.recycle.RecycleJob older = Fixtures.recycleJob("rc-019b76daa800-0001");
+        dev.fleetkeeper.controller.recycle.RecycleJob newer = Fixtures.recycleJob("rc-019b76daa900-0002");
+        java.util.List<Event> stored = store.saveRecycleJob(newer, java.util.List.of(
+                Fixtures.exitEvent("controller", "ctl-rc-019b76daa900-0002:start", T0)));
+        store.saveRecycleJob(older, java.util.List.of());
+        assertThat(stored).hasSize(1);
+        assertThat(stored.get(0).getSequence()).isPositive();
+
+        reopen();
+        assertThat(store.recycleJobs()).containsExactly(older, newer);
+        assertThat(store.recycleJobs().get(1).steps().get(1).actionId()).endsWith("-1");
+    }
+
+    @Test
     void laterWritesInOneCommit_replaceEarlierOnes() {
         HostRecord online = host("h");
         HostRecord offline = new HostRecord("h", "h", online.labels(), "0.1.0", "k", BOOT, T0, T0 + 9, T0, false);

@@ -94,6 +94,15 @@ final class StoreFormatGoldenTest {
     }
 
     @Test
+    void recycleJobRecord_encodesToGoldenBytes_andDecodesBack() {
+        assertGolden("recycle_jobs.key", Keys.recycleJob("rc-019b76daa800-00ff"));
+        assertGolden("recycle_jobs.value", Values.recycleJob(Fixtures.recycleJob("rc-019b76daa800-00ff")));
+
+        assertThat(Values.recycleJob("rc-019b76daa800-00ff", golden("recycle_jobs.value")))
+                .isEqualTo(Fixtures.recycleJob("rc-019b76daa800-00ff"));
+    }
+
+    @Test
     void metaRecords_encodeToGoldenBytes_andDecodeBack() {
         assertGolden("meta.schema_version.key", Keys.SCHEMA_VERSION);
         assertGolden("meta.schema_version.value", Keys.u32(FleetStore.SCHEMA_VERSION));

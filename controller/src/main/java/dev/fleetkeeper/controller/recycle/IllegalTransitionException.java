@@ -1,0 +1,10 @@
+package dev.fleetkeeper.controller.recycle;
+
+/** A state change the transition table does not allow: a bug in the caller, never an operator error. */
+public final class IllegalTransitionException extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    IllegalTransitionException(String what, String from, String to) {
+        super("illegal " + what + " transition " + from + " -> " + to);
+    }
+}
