@@ -551,7 +551,11 @@ public final class BuiltinDriver implements ServiceDriver {
         }
         int pid = (int) p.pid();
         ProcFs.Stat stat = awaitSessionLeader(p, pid);
-        if (stat == null && p.isAlive()) {
+        // A command that exits at once is a zombie (or gone) before it could be seen as the
+        // leader: that is an exit for the restart policy, not a failed start.
+        ProcFs.Stat now = stat == null ? proc.stat(pid) : stat;
+        boolean exited = now == null || now.dead() || !p.isAlive();
+        if (stat == null && !exited) {
             p.destroyForcibly();
             throw new DriverException(what + ": pid " + pid + " did not become the leader of its own session within "
                     + SESSION_WAIT.toMillis() + " ms (setsid forked?); killed it. Check that util-linux setsid is installed");
