@@ -22,7 +22,7 @@ class ServiceProtoMapperReportTest {
     private static final long MIB = 1L << 20;
 
     @Test
-    void theReportCarriesEachInstancesTrendAndTheBaselinesByVersion() {
+    void theReportCarriesEachInstancesTrendAndTheBaselinesByVersion() throws Exception {
         InstanceStatus running = new InstanceStatus(0, "web#0", ManagerState.RUNNING, 0, 0, -1, "", 0, "");
         InstanceStatus flat = new InstanceStatus(1, "web#1", ManagerState.RUNNING, 0, 0, -1, "", 0, "");
         LeakVerdict leaking = new LeakVerdict(true, 36_700, Duration.ofMinutes(47), 0.97, "grows 2.1 MiB/min");
