@@ -18,7 +18,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -146,14 +145,26 @@ public final class Doctor {
         return List.copyOf(out);
     }
 
-    /** Indexes of one scan, built once per diagnosis. */
+    /** The newest index, reused while diagnoses run against the same scan (any thread). */
+    private volatile ProcessIndex lastIndex;
+
+    /** The process index of {@code scan}: built once per scan, shared by every service. */
+    public ProcessIndex index(HostScan scan) {
+        ProcessIndex i = lastIndex;
+        if (i == null || i.scan() != scan) {
+            i = ProcessIndex.of(scan);
+            lastIndex = i;
+        }
+        return i;
+    }
+
+    /** One diagnosis: the observation and the scan's index, with each instance's current tree. */
     private final class Context {
         final Observation o;
         final ServiceSpec spec;
         final HostScan scan;
         final Instant now;
-        final Map<Integer, ProcessSample> byPid = new HashMap<>();
-        final Map<Integer, List<ProcessSample>> children = new HashMap<>();
+        final ProcessIndex index;
         /** Processes already reported as holding a port (not reported again as leftovers). */
         final Set<Integer> reportedHolders = new HashSet<>();
         /** Pids of each instance's current tree (the manager's pid and its descendants). */
@@ -164,29 +175,16 @@ public final class Doctor {
             this.spec = o.spec();
             this.scan = scan;
             this.now = now;
-            for (ProcessSample p : scan.processes().values()) {
-                byPid.put(p.pid(), p);
-                children.computeIfAbsent(p.ppid(), k -> new ArrayList<>()).add(p);
-            }
+            this.index = index(scan);
             for (InstanceStatus st : o.statuses()) {
-                if (st.pid() > 0 && byPid.containsKey(st.pid())) {
-                    currentTrees.put(st.instance(), tree(st.pid()));
+                if (st.pid() > 0 && index.byPid(st.pid()) != null) {
+                    currentTrees.put(st.instance(), index.tree(st.pid()));
                 }
             }
         }
 
-        Set<Integer> tree(int root) {
-            Set<Integer> seen = new LinkedHashSet<>();
-            List<Integer> todo = new ArrayList<>(List.of(root));
-            while (!todo.isEmpty() && seen.size() < 100_000) {
-                int pid = todo.remove(todo.size() - 1);
-                if (seen.add(pid)) {
-                    for (ProcessSample ch : children.getOrDefault(pid, List.of())) {
-                        todo.add(ch.pid());
-                    }
-                }
-            }
-            return seen;
+        ProcessSample byPid(int pid) {
+            return index.byPid(pid);
         }
 
         /** The instance whose current tree holds {@code pid}, or -1. */
@@ -210,7 +208,7 @@ public final class Doctor {
         ServiceSpec spec = c.spec;
         int i = st.instance();
         if (st.state().claimsProcess() && st.pid() > 0) {
-            ProcessSample p = c.byPid.get(st.pid());
+            ProcessSample p = c.byPid(st.pid());
             // Started around or after the scan was taken: the scan cannot know it yet.
             boolean newerThanScan = st.startedAtMillis() > 0 && st.startedAtMillis() + 1_000 > c.scan.takenAtMillis();
             if (p == null && !newerThanScan) {
@@ -223,7 +221,7 @@ public final class Doctor {
                                 new Evidence("/proc", "no process " + st.pid())),
                         Remedy.manual("Restart the instance through its manager.", restartCommand(spec, i))));
             } else if (p != null && p.state() == ProcState.ZOMBIE) {
-                ProcessSample parent = c.byPid.get(p.ppid());
+                ProcessSample parent = c.byPid(p.ppid());
                 out.add(new Finding(FindingCode.PROCESS_DEFUNCT, Severity.CRITICAL, spec.name(), i,
                         st.managerName() + ": " + spec.driver().configName() + " says " + st.state() + " with pid "
                                 + st.pid() + ", but that process is defunct (a zombie)",
@@ -413,7 +411,7 @@ public final class Doctor {
             remedy = Remedy.manual("Two instances expect the same port: check ports and portStride in the declaration "
                     + "of '" + spec.name() + "'.", "sudoedit /etc/fleetkeeper/agent.yaml");
         } else if (member) {
-            boolean orphan = h.ppid() == 1 || !c.byPid.containsKey(h.ppid());
+            boolean orphan = h.ppid() == 1 || c.byPid(h.ppid()) == null;
             kind = orphan ? "an orphan of this service (re-parented to PID 1 after its parent died)"
                     : "an older instance of this service (not the one its manager runs now)";
             remedy = Remedy.automatic("Stop it (" + spec.stopSignal() + ", then SIGKILL after "
@@ -472,7 +470,7 @@ public final class Doctor {
         }
         InstanceStatus st = c.o.statuses().stream().filter(s -> s.instance() == i).findFirst().orElse(null);
         String problem = null;
-        ProcessSample p = f.pid() > 0 ? c.byPid.get(f.pid()) : null;
+        ProcessSample p = f.pid() > 0 ? c.byPid(f.pid()) : null;
         if (f.pid() <= 0) {
             problem = "does not contain a pid ('" + f.content().strip() + "')";
         } else if (p == null) {
@@ -524,7 +522,7 @@ public final class Doctor {
             if (z.state() != ProcState.ZOMBIE || managerPids.contains(z.pid())) {
                 continue; // a defunct manager pid is PROCESS_DEFUNCT
             }
-            ProcessSample parent = c.byPid.get(z.ppid());
+            ProcessSample parent = c.byPid(z.ppid());
             if (parent == null || !(current.contains(parent.pid()) || c.isMember(parent))) {
                 continue;
             }
@@ -619,23 +617,12 @@ public final class Doctor {
      * Those of {@code spec}'s instance {@code instance} ports that process {@code pid} or one of
      * its descendants holds in {@code scan}.
      */
-    public static List<Integer> boundPorts(ServiceSpec spec, int instance, int pid, HostScan scan) {
+    public List<Integer> boundPorts(ServiceSpec spec, int instance, int pid, HostScan scan) {
         List<Integer> expected = spec.portsOf(instance);
         if (expected.isEmpty() || pid <= 0) {
             return List.of();
         }
-        Map<Integer, List<Integer>> children = new HashMap<>();
-        for (ProcessSample p : scan.processes().values()) {
-            children.computeIfAbsent(p.ppid(), k -> new ArrayList<>()).add(p.pid());
-        }
-        Set<Integer> tree = new HashSet<>();
-        List<Integer> todo = new ArrayList<>(List.of(pid));
-        while (!todo.isEmpty() && tree.size() < 100_000) {
-            int p = todo.remove(todo.size() - 1);
-            if (tree.add(p)) {
-                todo.addAll(children.getOrDefault(p, List.of()));
-            }
-        }
+        Set<Integer> tree = index(scan).tree(pid);
         List<Integer> out = new ArrayList<>();
         for (int port : expected) {
             for (SocketSample s : scan.sockets().values()) {

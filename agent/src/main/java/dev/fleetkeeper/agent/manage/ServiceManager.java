@@ -6,10 +6,9 @@ import dev.fleetkeeper.agent.doctor.Finding;
 import dev.fleetkeeper.agent.doctor.FindingCode;
 import dev.fleetkeeper.agent.doctor.HostFacts;
 import dev.fleetkeeper.agent.doctor.Observation;
+import dev.fleetkeeper.agent.doctor.ProcessIndex;
 import dev.fleetkeeper.agent.doctor.Remedies;
 import dev.fleetkeeper.agent.doctor.Severity;
-import dev.fleetkeeper.agent.memory.BaselineBook;
-import dev.fleetkeeper.agent.memory.Baselines;
 import dev.fleetkeeper.agent.memory.LeakDetector;
 import dev.fleetkeeper.agent.memory.LeakVerdict;
 import dev.fleetkeeper.agent.memory.MemorySample;
@@ -89,7 +88,7 @@ public final class ServiceManager implements AutoCloseable {
     public static final int MAX_TAIL_LINES = 10_000;
 
     private final List<ServiceDeclaration> declarations;
-    private final java.nio.file.Path baselineDir;
+    private final StartupBaselines baselines;
     private final Map<String, ServiceSpec> specs = new LinkedHashMap<>();
     private final DriverFactory factory;
     private final HostFacts facts;
@@ -151,7 +150,7 @@ public final class ServiceManager implements AutoCloseable {
     public ServiceManager(List<ServiceDeclaration> declarations, DriverFactory factory, HostFacts facts,
                           Supplier<HostScan> scans, InstantSource clock, Duration interval, String host,
                           ServiceEvent.Sink events, Consumer<ServicesReport> reports, java.nio.file.Path baselineDir) {
-        this.baselineDir = baselineDir;
+        this.baselines = new StartupBaselines(baselineDir);
         this.declarations = List.copyOf(declarations);
         for (ServiceDeclaration d : declarations) {
             if (d.isValid()) {
@@ -355,7 +354,7 @@ public final class ServiceManager implements AutoCloseable {
             if (decl.spec().memory() != null && o.managerError() == null) {
                 Map<Integer, InstanceView.MemoryInfo> memory = recycle(decl.spec(), state, o.recentRestarts(), scan,
                         now.toEpochMilli());
-                state = withMemory(decl.spec(), state, memory);
+                state = baselines.withMemory(decl.spec(), state, memory);
             }
             states.add(state);
         }
@@ -475,7 +474,7 @@ public final class ServiceManager implements AutoCloseable {
                         privateBytes(p)), policy.window(), limit);
             }
             LeakVerdict verdict = detector.assess(w[i].samples(), limit, w[i].startedAtMillis(), now);
-            memory.put(i, new InstanceView.MemoryInfo(verdict, limit, baselineOf(spec, i, p, w[i], now)));
+            memory.put(i, new InstanceView.MemoryInfo(verdict, limit, baselines.baselineOf(spec, i, p, w[i].samples(), now)));
             instances.add(new RecyclePlanner.Instance(i, up, looping, run != null, w[i].startedAtMillis(),
                     p.rssBytes(), limit, w[i].overLimitSamples(), verdict));
         }
@@ -493,54 +492,6 @@ public final class ServiceManager implements AutoCloseable {
         return memory;
     }
 
-    // ---- startup baselines ------------------------------------------------------------------
-
-    /** Baseline books by service; an instance's settled baseline by "service#i", for its identity. */
-    private final Map<String, BaselineBook> books = new ConcurrentHashMap<>();
-    private final Map<String, Object[]> settled = new HashMap<>();
-
-    private BaselineBook book(ServiceSpec spec) {
-        return books.computeIfAbsent(spec.name(), name -> BaselineBook.open(baselineDir, name));
-    }
-
-    /**
-     * Instance {@code i}'s settled startup memory, 0 until it settled. The first time a process
-     * identity settles, its baseline is recorded for the spec's version. Reconcile thread.
-     */
-    private long baselineOf(ServiceSpec spec, int i, ProcessSample p, MemoryWindow w, long now) {
-        String key = spec.name() + "#" + i;
-        Object[] known = settled.get(key);
-        if (known != null && known[0].equals(p.id())) {
-            return (Long) known[1];
-        }
-        java.util.OptionalLong b = Baselines.settled(w.samples(), p.startTimeMillis(), now,
-                new Baselines.Settings(spec.memory().baselineSettle(), 0.05));
-        if (b.isEmpty()) {
-            return 0;
-        }
-        settled.put(key, new Object[] {p.id(), b.getAsLong()});
-        try {
-            book(spec).record(spec.version(), b.getAsLong(), now);
-        } catch (java.io.UncheckedIOException e) {
-            log.warn("Service '{}': {}", spec.name(), e.getMessage());
-        }
-        return b.getAsLong();
-    }
-
-    /** {@code state} with each instance's memory, the baselines by version, and a regression finding if any. */
-    private ServiceState withMemory(ServiceSpec spec, ServiceState state, Map<Integer, InstanceView.MemoryInfo> memory) {
-        List<InstanceView> views = new ArrayList<>();
-        for (InstanceView v : state.instances()) {
-            views.add(v.withMemory(memory.get(v.status().instance())));
-        }
-        BaselineBook book = book(spec);
-        List<Finding> findings = new ArrayList<>(state.findings());
-        book.regression(spec.version(), spec.memory().baselineTolerance()).ifPresent(r -> findings.add(
-                Doctor.baselineRegressed(spec.name(), r.current().version(), r.current().rssBytes(), r.previous().version(),
-                        r.previous().rssBytes(), r.ratio(), spec.memory().baselineTolerance())));
-        return new ServiceState(state.name(), state.driver(), state.version(), state.declared(), views, findings,
-                state.managerError(), book.baselines());
-    }
 
     private static MemoryWindow[] newWindows(int n) {
         MemoryWindow[] w = new MemoryWindow[n];
@@ -705,23 +656,20 @@ public final class ServiceManager implements AutoCloseable {
 
     private ServiceState state(Observation o, List<Finding> findings, HostScan scan, Set<Integer> pids) {
         ServiceSpec spec = o.spec();
-        Map<Integer, ProcessSample> byPid = new HashMap<>();
-        for (ProcessSample p : scan.processes().values()) {
-            byPid.put(p.pid(), p);
-        }
+        ProcessIndex index = doctor.index(scan);
         List<InstanceView> views = new ArrayList<>();
         for (InstanceStatus st : o.statuses()) {
             if (st.instance() >= spec.instances()) {
                 continue;
             }
-            ProcessSample p = st.pid() > 0 ? byPid.get(st.pid()) : null;
+            ProcessSample p = st.pid() > 0 ? index.byPid(st.pid()) : null;
             if (p != null) {
                 pids.add(p.pid());
             }
             boolean consistent = findings.stream()
                     .noneMatch(f -> f.instance() == st.instance() && INCONSISTENT.contains(f.code()));
             views.add(new InstanceView(st, p, spec.portsOf(st.instance()),
-                    Doctor.boundPorts(spec, st.instance(), st.pid(), scan), consistent, null));
+                    doctor.boundPorts(spec, st.instance(), st.pid(), scan), consistent, null));
         }
         return new ServiceState(spec.name(), spec.driver().configName(), spec.version(), spec.instances(), views,
                 findings, o.managerError(), List.of());
