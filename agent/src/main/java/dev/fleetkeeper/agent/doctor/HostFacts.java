@@ -161,23 +161,32 @@ public final class HostFacts {
         if (name.isEmpty() || name.startsWith("-")) {
             return Optional.empty();
         }
-        List<String> uid = run("id", "-u", "--", name);
-        List<String> gid = run("id", "-g", "--", name);
-        List<String> groups = run("id", "-G", "--", name);
-        if (uid.isEmpty() || gid.isEmpty() || groups.isEmpty()) {
+        // One process: "uid=33(www-data) gid=33(www-data) groups=33(www-data),4(adm)".
+        List<String> out = run("id", "--", name);
+        if (out.isEmpty()) {
             return Optional.empty();
         }
-        try {
-            Set<Integer> g = new HashSet<>();
-            for (String s : groups.get(0).trim().split("\\s+")) {
-                g.add(Integer.parseInt(s));
+        java.util.regex.Matcher uid = ID_UID.matcher(out.get(0));
+        java.util.regex.Matcher gid = ID_GID.matcher(out.get(0));
+        if (!uid.find() || !gid.find()) {
+            return Optional.empty();
+        }
+        Set<Integer> groups = new HashSet<>();
+        groups.add(Integer.parseInt(gid.group(1)));
+        int at = out.get(0).indexOf("groups=");
+        if (at >= 0) {
+            java.util.regex.Matcher g = ID_NUMBER.matcher(out.get(0).substring(at + "groups=".length()));
+            while (g.find()) {
+                groups.add(Integer.parseInt(g.group(1)));
             }
-            return Optional.of(new UserInfo(name, Integer.parseInt(uid.get(0).trim()),
-                    Integer.parseInt(gid.get(0).trim()), g));
-        } catch (NumberFormatException e) {
-            return Optional.empty();
         }
+        return Optional.of(new UserInfo(name, Integer.parseInt(uid.group(1)), Integer.parseInt(gid.group(1)), groups));
     }
+
+    private static final java.util.regex.Pattern ID_UID = java.util.regex.Pattern.compile("\\buid=(\\d+)");
+    private static final java.util.regex.Pattern ID_GID = java.util.regex.Pattern.compile("\\bgid=(\\d+)");
+    /** A group id at the start of the list or after a comma: "33(www-data),4(adm)". */
+    private static final java.util.regex.Pattern ID_NUMBER = java.util.regex.Pattern.compile("(?:^|,)(\\d+)");
 
     /**
      * Sends {@code signal} ("TERM", "KILL") to {@code pid} with the system's kill(1); true when
@@ -204,8 +213,9 @@ public final class HostFacts {
     /** Output lines of a short command, empty when it fails. Bounded to 5 s. */
     static List<String> run(String... command) {
         try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(false)
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            ProcessBuilder pb = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
+            pb.environment().put("LC_ALL", "C"); // output parsed here: never translated
+            Process p = pb.start();
             p.getOutputStream().close();
             byte[] out = p.getInputStream().readNBytes(64 * 1024);
             if (!p.waitFor(5, TimeUnit.SECONDS)) {
