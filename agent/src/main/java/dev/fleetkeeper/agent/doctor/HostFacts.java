@@ -1,5 +1,6 @@
 package dev.fleetkeeper.agent.doctor;
 
+import dev.fleetkeeper.agent.service.Commands;
 import dev.fleetkeeper.agent.telemetry.ProcLookup;
 import dev.fleetkeeper.agent.telemetry.ProcessId;
 import java.io.IOException;
@@ -9,7 +10,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -17,7 +17,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 
 /**
  * What the doctor reads from the host besides a scan: process environments (the markers that
@@ -162,10 +161,16 @@ public final class HostFacts {
             return Optional.empty();
         }
         // One process: "uid=33(www-data) gid=33(www-data) groups=33(www-data),4(adm)".
-        List<String> out = run("id", "--", name);
-        if (out.isEmpty()) {
+        String line;
+        try {
+            line = Commands.output(List.of("id", "--", name));
+        } catch (IOException e) {
             return Optional.empty();
         }
+        if (line == null) {
+            return Optional.empty();
+        }
+        List<String> out = List.of(line.strip());
         java.util.regex.Matcher uid = ID_UID.matcher(out.get(0));
         java.util.regex.Matcher gid = ID_GID.matcher(out.get(0));
         if (!uid.find() || !gid.find()) {
@@ -187,50 +192,4 @@ public final class HostFacts {
     private static final java.util.regex.Pattern ID_GID = java.util.regex.Pattern.compile("\\bgid=(\\d+)");
     /** A group id at the start of the list or after a comma: "33(www-data),4(adm)". */
     private static final java.util.regex.Pattern ID_NUMBER = java.util.regex.Pattern.compile("(?:^|,)(\\d+)");
-
-    /**
-     * Sends {@code signal} ("TERM", "KILL") to {@code pid} with the system's kill(1); true when
-     * it was delivered. Callers verify the identity right before: this takes a number.
-     */
-    static boolean kill(String signal, int pid) {
-        try {
-            Process p = new ProcessBuilder("kill", "-s", signal, Integer.toString(pid))
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            if (!p.waitFor(5, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return false;
-            }
-            return p.exitValue() == 0;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-    }
-
-    /** Output lines of a short command, empty when it fails. Bounded to 5 s. */
-    static List<String> run(String... command) {
-        try {
-            ProcessBuilder pb = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
-            pb.environment().put("LC_ALL", "C"); // output parsed here: never translated
-            Process p = pb.start();
-            p.getOutputStream().close();
-            byte[] out = p.getInputStream().readNBytes(64 * 1024);
-            if (!p.waitFor(5, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return List.of();
-            }
-            if (p.exitValue() != 0) {
-                return List.of();
-            }
-            return new ArrayList<>(List.of(new String(out, StandardCharsets.UTF_8).split("\n")));
-        } catch (IOException e) {
-            return List.of();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return List.of();
-        }
-    }
 }

@@ -1,6 +1,7 @@
 package dev.fleetkeeper.agent.doctor;
 
 import dev.fleetkeeper.agent.doctor.Finding.Evidence;
+import dev.fleetkeeper.agent.service.Commands;
 import dev.fleetkeeper.agent.service.ServiceSpec;
 import dev.fleetkeeper.agent.telemetry.ProcessId;
 import java.io.IOException;
@@ -167,7 +168,11 @@ public final class Remedies {
         if (!facts.isAlive(id)) {
             return false;
         }
-        return HostFacts.kill(signal, id.pid());
+        try {
+            return Commands.kill(signal, Integer.toString(id.pid()));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private boolean waitGone(ProcessId id, Duration timeout) {

@@ -1,5 +1,6 @@
 package dev.fleetkeeper.agent.service.builtin;
 
+import dev.fleetkeeper.agent.service.Commands;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,7 +17,7 @@ record Account(String name, int uid, int gid, String home) {
     static Account lookup(String name) {
         String line;
         try {
-            line = Signals.run(List.of("getent", "passwd", name));
+            line = Commands.output(List.of("getent", "passwd", name));
         } catch (IOException e) {
             line = fromEtcPasswd(name);
         }

@@ -1,9 +1,8 @@
 package dev.fleetkeeper.agent.service.builtin;
 
+import dev.fleetkeeper.agent.service.Commands;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Signal names and the one way to signal a process group from Java: {@code kill -s SIG -- -PGID}
@@ -16,8 +15,6 @@ final class Signals {
     private static final List<String> NAMES = List.of("", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE",
             "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN",
             "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS");
-
-    private static final long KILL_COMMAND_TIMEOUT_SECONDS = 5;
 
     private Signals() {
     }
@@ -44,36 +41,6 @@ final class Signals {
         if (!known(signal)) {
             throw new IllegalArgumentException("signal: '" + signal + "' (expected a name such as TERM, HUP, USR2)");
         }
-        Process kill = new ProcessBuilder("kill", "-s", signal, "--", "-" + pgid)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectErrorStream(true)
-                .start();
-        try {
-            if (!kill.waitFor(KILL_COMMAND_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                kill.destroyForcibly();
-                throw new IOException("'kill -s " + signal + " -- -" + pgid + "' did not return within "
-                        + KILL_COMMAND_TIMEOUT_SECONDS + " s");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while signalling process group " + pgid, e);
-        }
-        return kill.exitValue() == 0;
-    }
-
-    /** Output of a short command, or null if it failed; used for {@code getent}. */
-    static String run(List<String> command) throws IOException {
-        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        byte[] out = p.getInputStream().readNBytes(64 << 10);
-        try {
-            if (!p.waitFor(KILL_COMMAND_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return null;
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while running " + command, e);
-        }
-        return p.exitValue() == 0 ? new String(out, StandardCharsets.UTF_8) : null;
+        return Commands.kill(signal, "-" + pgid);
     }
 }
