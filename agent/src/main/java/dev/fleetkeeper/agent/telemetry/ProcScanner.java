@@ -1,7 +1,5 @@
 package dev.fleetkeeper.agent.telemetry;
 
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -46,12 +44,13 @@ public final class ProcScanner implements AutoCloseable {
 
     /** Default interval between {@code smaps_rollup} and identity-fact reads per process. */
     public static final Duration DEFAULT_DETAIL_INTERVAL = Duration.ofSeconds(30);
+    /** Longest time the TCP tables' listeners are reused without reading them; see {@link SocketTables}. */
+    public static final Duration TCP_TABLE_REREAD_INTERVAL = Duration.ofMillis(SocketTables.TCP_REREAD_MILLIS);
     /** Default interval between backstop full fd walks. */
     public static final Duration DEFAULT_FULL_WALK_INTERVAL = Duration.ofMinutes(5);
 
     private final Path procRoot;
     private final InstantSource clock;
-    private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     private final ScanCounts counts = new ScanCounts();
     private final ProcessTable processes;
     private final SocketTables socketTables;
@@ -119,7 +118,7 @@ public final class ProcScanner implements AutoCloseable {
 
     /** Reads the whole tree once. Never throws; see the class documentation for costs. */
     public HostScan scan() {
-        long cpuStart = threadCpuNanos();
+        long cpuStart = SelfProc.threadCpuNanos();
         Instant start = clock.instant();
         long now = start.toEpochMilli();
         counts.reset();
@@ -132,15 +131,11 @@ public final class ProcScanner implements AutoCloseable {
         lastScanMillis = now;
 
         HostSample partial = host.sample(now, processSamples.size(), info.cpuCount(), null);
-        long cpuMicros = (threadCpuNanos() - cpuStart) / 1000;
+        long cpuMicros = (SelfProc.threadCpuNanos() - cpuStart) / 1000;
         long durationMicros = Math.max(0, Duration.between(start, clock.instant()).toNanos() / 1000);
         ScanStats stats = new ScanStats(counts.vanished, counts.malformed, durationMicros, cpuMicros);
         HostSample hostSample = HostFigures.withStats(partial, stats);
         return new HostScan(now, hostSample, processSamples, sockets);
-    }
-
-    private long threadCpuNanos() {
-        return threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : 0;
     }
 
     /**
@@ -148,7 +143,7 @@ public final class ProcScanner implements AutoCloseable {
      * keeps its previous {@link SocketSample}.
      */
     private Map<Long, SocketSample> scanSockets(long now) {
-        Map<Long, SocketTables.Row> rows = socketTables.read(lastSockets);
+        Map<Long, SocketTables.Row> rows = socketTables.read(lastSockets, now, processes.membershipChanged());
         socketOwners.update(rows.keySet(), lastSockets.keySet(), now);
 
         Map<Long, SocketSample> out = new HashMap<>(rows.size() * 2);
@@ -183,6 +178,11 @@ public final class ProcScanner implements AutoCloseable {
     /** Listings of the {@code /proc} directory done so far; for tests and benches. */
     public long procListings() {
         return processes.listings();
+    }
+
+    /** Reads of the TCP socket tables so far (see {@link SocketTables}); for tests and benches. */
+    public long tcpTableReads() {
+        return socketTables.tcpReads();
     }
 
     /** Full fd walks done so far (cold start, backstop, unknown inodes); for tests and benches. */

@@ -3,8 +3,6 @@ package dev.fleetkeeper.agent.telemetry;
 import java.io.File;
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.lang.management.ManagementFactory;
-import java.lang.management.OperatingSystemMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -124,6 +122,8 @@ final class ProcessTable {
     /** Identity state by PID; an entry is replaced when the PID is reused. */
     private final Map<Integer, Tracked> tracked = new HashMap<>();
     private long scanNumber;
+    /** A process appeared or went away (exited, or its PID reused) in the last scan. */
+    private boolean membershipChanged;
 
     /**
      * A table over {@code procRoot}, whose path without a trailing slash is {@code root},
@@ -164,17 +164,18 @@ final class ProcessTable {
      * files keep the rest, also where one JVM runs several agents (tests).
      */
     private static int heldFileBudget() {
-        OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
-        if (os instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
-            long free = unix.getMaxFileDescriptorCount() - unix.getOpenFileDescriptorCount();
-            return (int) Math.max(0, Math.min(MAX_HELD_FILES, free / 4));
-        }
-        return 0;
+        long free = SelfProc.freeFileDescriptors();
+        return free < 0 ? 0 : (int) Math.min(MAX_HELD_FILES, free / 4);
     }
 
     /** See {@link ProcScanner#setDetailEveryScan}. */
     void setDetailEveryScan(Predicate<ProcessId> managed) {
         this.detailEveryScan = Objects.requireNonNull(managed, "managed");
+    }
+
+    /** Whether a process appeared or went away (exit, PID reuse) during the last scan. */
+    boolean membershipChanged() {
+        return membershipChanged;
     }
 
     /** The number of the scan in progress (or last done); starts at 1 with the first scan. */
@@ -249,6 +250,7 @@ final class ProcessTable {
      */
     Map<ProcessId, ProcessSample> scan(HostInfo info, long pageSize, long now, long elapsedMillis) {
         scanNumber++;
+        membershipChanged = false;
         long cursor = pidCursorReadable ? readPidCursor() : -1;
         boolean reuse = cursor >= 0 && cursor == listedAtCursor && now - listedAtMillis < RELIST_MILLIS
                 && now >= listedAtMillis;
@@ -340,6 +342,7 @@ final class ProcessTable {
 
     /** Closes the {@code stat} file {@code t} holds, if any. */
     private void release(Tracked t) {
+        membershipChanged = true;
         if (t.stat != null) {
             ProcReader.closeQuietly(t.stat);
             t.stat = null;
@@ -467,6 +470,7 @@ final class ProcessTable {
             }
             t = new Tracked(new ProcessId(pid, startTicks));
             tracked.put(pid, t);
+            membershipChanged = true;
         } else {
             t.isNew = false;
         }

@@ -31,6 +31,19 @@ import java.util.Map;
  * hash only for its first two sockets. (It still walks the whole hash when a family has no
  * connection at all: the search for the row after the last listener finds nothing.)
  *
+ * <p>Even so, the search for the row after the last listener walks the established hash from its
+ * first bucket, and it has one bucket per 64 KiB of RAM or so (262,144 on a 24 GiB host): about
+ * 1.6 ms of kernel time per table when the family has no connection, most of a quiet host's
+ * socket cost. So the TCP tables are read again only when something may have changed their
+ * listeners: the TCP counts of {@code /proc/net/sockstat} and {@code sockstat6} changed (a
+ * {@code listen} hashes a socket and counts it in {@code inuse}, a {@code socket} counts in
+ * {@code alloc}, a close uncounts both), a process appeared or went away, or
+ * {@value #TCP_REREAD_MILLIS} ms passed. Otherwise their last rows are used again. What this can
+ * miss for up to that long is one process closing a listener and opening another between two
+ * scans while no other TCP socket on the host comes or goes. Without a readable {@code sockstat}
+ * (an unusual /proc) the tables are read on every scan. The UDP tables cost little (a small hash
+ * whose empty slots are skipped) and are read every time.
+ *
  * <p>Rows are parsed as bytes from the shared buffer; an address is formatted only for an
  * inode not seen with the same protocol and port in the previous scan. A malformed row is
  * skipped and counted in {@link ScanCounts#malformed}.
@@ -46,6 +59,8 @@ final class SocketTables {
     /** Bytes asked beyond last scan's listening rows: more than one row of any table. */
     private static final int FIRST_READ_SLACK = 256;
     private static final int UDP_UNCONNECTED = 0x07;
+    /** Longest time the TCP tables' rows are used again without reading the tables. */
+    static final long TCP_REREAD_MILLIS = 5_000;
 
     /** A table row of interest, before its owners are known. */
     record Row(SocketProtocol protocol, String address, int port, long inode, int uid) {
@@ -59,6 +74,14 @@ final class SocketTables {
     /** Bytes of each table up to the end of its listening rows at the last read; by ordinal. */
     private final int[] prefixBytes = new int[SocketProtocol.values().length];
     private final ProcReader.PrefixEnd listenersEnd = SocketTables::endOfListeners;
+    /** Rows of the TCP and TCP6 tables at their last read; null before the first. */
+    private Map<Long, Row> tcpRows;
+    private long tcpReadAt;
+    private long tcpReads;
+    /** TCP inuse and alloc of sockstat, TCP6 inuse of sockstat6, at the last scan; -1 unknown. */
+    private long tcpInuse = -1;
+    private long tcpAlloc = -1;
+    private long tcp6Inuse = -1;
 
     SocketTables(String root, ProcReader reader, ScanCounts counts, FieldCursor cursor) {
         this.root = root;
@@ -69,14 +92,91 @@ final class SocketTables {
 
     /**
      * The rows of interest in every table, by inode; {@code previous} (the last scan's sockets)
-     * lends its formatted addresses.
+     * lends its formatted addresses. The TCP tables' rows are those of their last read unless
+     * {@code processesChanged}, the sockstat counts changed, or {@link #TCP_REREAD_MILLIS} passed
+     * since {@code now}'s last read (see the class documentation).
      */
-    Map<Long, Row> read(Map<Long, SocketSample> previous) {
-        Map<Long, Row> rows = new HashMap<>();
-        for (SocketProtocol p : SocketProtocol.values()) {
-            readTable(p, rows, previous);
+    Map<Long, Row> read(Map<Long, SocketSample> previous, long now, boolean processesChanged) {
+        boolean countsChanged = readSockstat();
+        if (tcpRows == null || countsChanged || processesChanged || now - tcpReadAt >= TCP_REREAD_MILLIS
+                || now < tcpReadAt) {
+            Map<Long, Row> tcp = new HashMap<>();
+            readTable(SocketProtocol.TCP, tcp, previous);
+            readTable(SocketProtocol.TCP6, tcp, previous);
+            tcpRows = tcp;
+            tcpReadAt = now;
+            tcpReads++;
         }
+        Map<Long, Row> rows = new HashMap<>(tcpRows);
+        readTable(SocketProtocol.UDP, rows, previous);
+        readTable(SocketProtocol.UDP6, rows, previous);
         return rows;
+    }
+
+    /** Reads of the TCP tables so far; for tests and benches. */
+    long tcpReads() {
+        return tcpReads;
+    }
+
+    /**
+     * Reads the TCP counts of {@code sockstat} and {@code sockstat6}; true if they differ from the
+     * last scan's or {@code sockstat}'s cannot be read. A missing {@code sockstat6} (no IPv6)
+     * reads as -1 every time, which is no change.
+     */
+    private boolean readSockstat() {
+        long inuse = -1;
+        long alloc = -1;
+        int n = reader.readSmall(reader.path().append(root).append("/net/sockstat"));
+        int line = n > 0 ? lineStarting(reader.buf(), n, "TCP: ") : -1;
+        if (line >= 0) {
+            inuse = valueAfter(reader.buf(), line, n, " inuse ");
+            alloc = valueAfter(reader.buf(), line, n, " alloc ");
+        }
+        long inuse6 = -1;
+        n = reader.readSmall(reader.path().append(root).append("/net/sockstat6"));
+        line = n > 0 ? lineStarting(reader.buf(), n, "TCP6: ") : -1;
+        if (line >= 0) {
+            inuse6 = valueAfter(reader.buf(), line, n, " inuse ");
+        }
+        boolean changed = inuse < 0 || alloc < 0 || inuse != tcpInuse || alloc != tcpAlloc || inuse6 != tcp6Inuse;
+        tcpInuse = inuse;
+        tcpAlloc = alloc;
+        tcp6Inuse = inuse6;
+        return changed;
+    }
+
+    /** The start of the first line of {@code b[0, n)} that starts with {@code prefix}, or -1. */
+    static int lineStarting(byte[] b, int n, String prefix) {
+        for (int line = 0; line < n; ) {
+            if (ProcFormat.startsWith(b, line, n, prefix)) {
+                return line;
+            }
+            int eol = ProcFormat.indexOf(b, line, n, (byte) '\n');
+            if (eol < 0) {
+                return -1;
+            }
+            line = eol + 1;
+        }
+        return -1;
+    }
+
+    /**
+     * The decimal number after {@code key} (" inuse ") on the line starting at {@code line}, or -1
+     * if the line has no such key or no digits follow it.
+     */
+    static long valueAfter(byte[] b, int line, int n, String key) {
+        int eol = ProcFormat.indexOf(b, line, n, (byte) '\n');
+        int end = eol < 0 ? n : eol;
+        for (int i = line; i + key.length() <= end; i++) {
+            if (ProcFormat.startsWith(b, i, end, key)) {
+                long v = -1;
+                for (int j = i + key.length(); j < end && b[j] >= '0' && b[j] <= '9'; j++) {
+                    v = (v < 0 ? 0 : v * 10) + (b[j] - '0');
+                }
+                return v;
+            }
+        }
+        return -1;
     }
 
     private void readTable(SocketProtocol protocol, Map<Long, Row> rows,

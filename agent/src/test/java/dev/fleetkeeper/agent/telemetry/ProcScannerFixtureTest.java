@@ -274,6 +274,85 @@ class ProcScannerFixtureTest {
         assertThat(scanner.fullWalks()).isEqualTo(walks + 1);
     }
 
+    private static final String SOCKSTAT = """
+            sockets: used 120
+            TCP: inuse %d orphan 0 tw 3 alloc %d mem 4
+            UDP: inuse 2 mem 1
+            """;
+    private static final String NEW_LISTENER =
+            "   1: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1500 1 0000000000000000 100 0 0 10 0\n";
+
+    /** Process 1 starts listening on :80 (inode 1500) between two scans; sockstat not touched. */
+    private void listenOn80WithoutTouchingSockstat() throws Exception {
+        fixture.write("net/tcp", fixture.read("net/tcp").replace("   1: this line is malformed\n", NEW_LISTENER));
+        fixture.link("1/fd/8", "socket:[1500]");
+    }
+
+    @Test
+    void scan_reusesTcpListeners_whileSockstatAndProcessesStayTheSame() throws Exception {
+        fixture.write("net/sockstat", SOCKSTAT.formatted(5, 7));
+        fixture.write("net/sockstat6", "TCP6: inuse 2\nUDP6: inuse 0\n");
+        scanner.scan();
+        long reads = scanner.tcpTableReads();
+        listenOn80WithoutTouchingSockstat();
+        clock.advance(Duration.ofSeconds(1));
+
+        HostScan unchanged = scanner.scan();
+        assertThat(unchanged.sockets()).doesNotContainKey(1500L).containsKey(1001L);
+        assertThat(scanner.tcpTableReads()).isEqualTo(reads);
+
+        // listen() hashed a socket: TCP inuse and alloc went up.
+        fixture.write("net/sockstat", SOCKSTAT.formatted(6, 8));
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(ownerPids(scanner.scan(), 1500)).containsExactly(1);
+        assertThat(scanner.tcpTableReads()).isEqualTo(reads + 1);
+    }
+
+    @Test
+    void scan_rereadsTcpTablesWhenOnlyTcp6CountsChange() throws Exception {
+        fixture.write("net/sockstat", SOCKSTAT.formatted(5, 7));
+        fixture.write("net/sockstat6", "TCP6: inuse 2\nUDP6: inuse 0\n");
+        scanner.scan();
+        listenOn80WithoutTouchingSockstat();
+        fixture.write("net/sockstat6", "TCP6: inuse 3\nUDP6: inuse 0\n");
+        clock.advance(Duration.ofSeconds(1));
+
+        assertThat(ownerPids(scanner.scan(), 1500)).containsExactly(1);
+    }
+
+    @Test
+    void scan_rereadsTcpTablesWhenAProcessAppears() throws Exception {
+        fixture.write("net/sockstat", SOCKSTAT.formatted(5, 7));
+        scanner.scan();
+        listenOn80WithoutTouchingSockstat();
+        fixture.cloneProcess(101, 104, 5000);
+        clock.advance(Duration.ofSeconds(1));
+
+        assertThat(ownerPids(scanner.scan(), 1500)).containsExactly(1);
+    }
+
+    @Test
+    void scan_rereadsTcpTablesAfterAtMostFiveSeconds_evenWhenNothingSeemsToChange() throws Exception {
+        fixture.write("net/sockstat", SOCKSTAT.formatted(5, 7));
+        scanner.scan();
+        listenOn80WithoutTouchingSockstat();
+        clock.advance(Duration.ofMillis(SocketTables.TCP_REREAD_MILLIS - 1000));
+        assertThat(scanner.scan().sockets()).doesNotContainKey(1500L);
+
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(ownerPids(scanner.scan(), 1500)).containsExactly(1);
+    }
+
+    @Test
+    void scan_readsTcpTablesEveryTime_whereSockstatCannotBeRead() throws Exception {
+        // The fixture has no net/sockstat.
+        scanner.scan();
+        listenOn80WithoutTouchingSockstat();
+        clock.advance(Duration.ofSeconds(1));
+
+        assertThat(ownerPids(scanner.scan(), 1500)).containsExactly(1);
+    }
+
     @Test
     void scan_doesNotRepeatFullWalkForAnInodeNobodyCanBeFoundFor() throws Exception {
         fixture.delete("1/fd/3"); // :22 held by a process whose fds we may not read

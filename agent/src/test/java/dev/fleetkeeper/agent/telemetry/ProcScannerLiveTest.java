@@ -212,6 +212,23 @@ class ProcScannerLiveTest {
     }
 
     @Test
+    void scan_seesAListenerOpenedAndClosedByALongRunningProcess_onTheVeryNextScan() throws Exception {
+        // This JVM: no process comes or goes, so only the sockstat counts can tell the scanner
+        // that its TCP tables changed (before the 5 s re-read).
+        long self = ProcessHandle.current().pid();
+        scanner.scan();
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+            List<Integer> owners = scanner.scan().sockets().values().stream()
+                    .filter(x -> x.port() == port).findFirst().orElseThrow()
+                    .owners().stream().map(ProcessId::pid).collect(Collectors.toList());
+            assertThat(owners).containsExactly((int) self);
+        }
+        assertThat(scanner.scan().sockets().values()).noneMatch(x -> x.port() == port);
+    }
+
+    @Test
     void scan_holdsOneStatFilePerProcessOnProcfs_andCloseReleasesThem() {
         HostScan scan = scanner.scan();
 

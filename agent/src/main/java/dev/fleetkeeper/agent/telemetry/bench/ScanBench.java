@@ -230,6 +230,7 @@ public final class ScanBench {
         }
         long walks0 = scanner.fullWalks();
         long links0 = scanner.fdLinksRead();
+        long tcpReads0 = scanner.tcpTableReads();
         long steadyCpu = 0;
         long steadyMax = 0;
         long steadyAlloc = 0;
@@ -246,6 +247,7 @@ public final class ScanBench {
 
         long steadyFullWalks = scanner.fullWalks() - walks0;
         long steadyLinks = scanner.fdLinksRead() - links0;
+        long steadyTcpReads = scanner.tcpTableReads() - tcpReads0;
         scanner.close();
 
         // /proc/net tables alone.
@@ -292,6 +294,9 @@ public final class ScanBench {
                 r.steadyScanCpuMs(), r.steadyScanMaxCpuMs(), r.steadyAllocBytes() / 1024);
         out.printf(Locale.ROOT, "steady fd work            %d full walks, %d fd links read in %d scans%n",
                 steadyFullWalks, steadyLinks, o.iterations());
+        out.printf(Locale.ROOT, "steady TCP tables         read in %d of %d scans (otherwise reused: sockstat counts and"
+                + " processes unchanged, last read < %d s ago)%n", steadyTcpReads, o.iterations(),
+                ProcScanner.TCP_TABLE_REREAD_INTERVAL.toSeconds());
         out.printf(Locale.ROOT, "ps + ss                   %.2f ms CPU (rusage; %.1f ms by 10 ms ticks)%n",
                 r.psSsCpuMs(), r.psSsCpuMsByTicks());
         out.printf(Locale.ROOT, "/proc/net/{tcp,tcp6,udp,udp6} read alone  %.3f ms CPU as the scanner "
