@@ -28,7 +28,20 @@ done
 [ -n "$tarball" ] || fail "no fleetkeeper-*.tar.gz in $target: build it with ./mvnw -pl deploy package"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/fleetkeeper-smoke.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+started=
+cleanup() {
+  # Only what this script started, by PID; the agent stops its own service on SIGTERM.
+  for p in $started; do
+    kill "$p" 2>/dev/null || true
+  done
+  for p in $started; do
+    i=0
+    while kill -0 "$p" 2>/dev/null && [ "$i" -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' HUP INT TERM
 tar -xzf "$tarball" -C "$work"
 home=$(ls -d "$work"/fleetkeeper-*)
 ok "unpacked $(basename "$tarball")"
@@ -123,6 +136,53 @@ case $err in
   *"needs Java 17 or newer"*) ok "Java 8 refused: $err" ;;
   *) fail "a Java 8 JAVA_HOME gave: $err" ;;
 esac
+
+# The shipped controller and the shipped slim agent (bin/fleetkeeper-agent: conf/agent.jvm, the
+# minimized jar) running together: the agent streams, runs a service with the built-in driver and
+# answers an action. A class the jar's minimization dropped would surface here, in the agent log.
+free_port() {
+  p=$(( 30000 + $$ % 20000 ))
+  while grep -qi ":$(printf '%04X' "$p") 00000000:0000 0A" /proc/net/tcp /proc/net/tcp6 2>/dev/null \
+      || grep -qi ":$(printf '%04X' $((p + 1))) 00000000:0000 0A" /proc/net/tcp /proc/net/tcp6 2>/dev/null; do
+    p=$((p + 2))
+  done
+  echo "$p"
+}
+grpc=$(free_port)
+cat >"$work/controller.yaml" <<EOF
+listen: 127.0.0.1:$grpc
+dataDir: $work/controller-data
+metrics:
+  listen: 127.0.0.1:$((grpc + 1))
+EOF
+svc="smoke-$$"
+cat >"$work/agent.yaml" <<EOF
+controller: 127.0.0.1:$grpc
+stateDir: $work/agent-state
+services:
+  - name: $svc
+    driver: builtin
+    command: /bin/sleep
+    args: ["3600"]
+EOF
+"$home/bin/fleetkeeper-controller" --config "$work/controller.yaml" >"$work/controller.log" 2>&1 &
+started="$started $!"
+FLEETKEEPER_CONTROLLER=127.0.0.1:$grpc
+export FLEETKEEPER_CONTROLLER
+"$home/bin/fleetkeeper-agent" --config "$work/agent.yaml" >"$work/agent.log" 2>&1 &
+started="$started $!"
+deadline=$(( $(date +%s) + 60 ))
+until "$home/bin/fleetkeeper" services --json 2>/dev/null | grep -q '"MANAGER_STATE_RUNNING"'; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "the agent's service did not show RUNNING within 60 s; agent log: $(tail -n 30 "$work/agent.log"); controller log: $(tail -n 10 "$work/controller.log")"
+  sleep 0.5
+done
+"$home/bin/fleetkeeper" hosts | awk 'NR > 1 && $3 == "yes" { found = 1 } END { exit !found }' || fail "fleetkeeper hosts does not show the agent online: $("$home/bin/fleetkeeper" hosts 2>&1)"
+out=$("$home/bin/fleetkeeper" doctor "$(hostname)" "$svc" 2>&1) || fail "fleetkeeper doctor exited with an error: $out; agent log: $(tail -n 30 "$work/agent.log")"
+if grep -q 'ClassNotFound\|NoClassDefFound\|ServiceConfigurationError\|ERROR' "$work/agent.log"; then
+  fail "the slim agent logged an error: $(grep -m 5 'ClassNotFound\|NoClassDefFound\|ServiceConfigurationError\|ERROR' "$work/agent.log")"
+fi
+unset FLEETKEEPER_CONTROLLER
+ok "shipped controller + slim agent: host online, service $svc RUNNING (builtin), doctor answered"
 
 # install.sh, staged (no root needed), twice: the second run must succeed and keep the config.
 "$home/install.sh" --destdir "$work/root" >/dev/null || fail "install.sh --destdir failed"
