@@ -112,6 +112,14 @@ public final class ServiceManager implements AutoCloseable {
     private final Map<String, LeakDetector> detectors = new HashMap<>();
     /** What was last logged as held back, by service; reconcile thread only. */
     private final Map<String, String> lastHeld = new HashMap<>();
+    /**
+     * How long a start-first replacement must run (not exit, not restart) after the driver's own
+     * one-second start check before the process it replaces is stopped: long enough for a worker
+     * that dies on loading its code or on its first connection, short enough that a process over
+     * its memory limit is not kept much longer.
+     */
+    static final Duration START_FIRST_UP_FOR = Duration.ofSeconds(3);
+
     /** Recycles in flight, by "service#instance". */
     private final Map<String, RecycleRun> recycles = new ConcurrentHashMap<>();
     private volatile Set<Integer> managedPids = Set.of();
@@ -520,8 +528,8 @@ public final class ServiceManager implements AutoCloseable {
         try {
             ops.execute(guarded("recycle " + key, () -> {
                 try {
-                    driver(spec).restart(spec, i);
-                    run.restarted(clock.millis());
+                    boolean startFirst = driver(spec).replace(spec, i, START_FIRST_UP_FOR);
+                    run.restarted(clock.millis(), startFirst);
                 } catch (DriverException e) {
                     run.failed(e.getMessage());
                 }
@@ -587,6 +595,7 @@ public final class ServiceManager implements AutoCloseable {
         attrs.put("limit", Long.toString(r.limitBytes()));
         attrs.put("forecast_ms", r.timeToLimit() == null ? "" : Long.toString(r.timeToLimit().toMillis()));
         attrs.put("pid_before", Integer.toString(run.pidBefore()));
+        attrs.put("mode", run.startFirst() ? "start-first" : "stop-first");
         return attrs;
     }
 
@@ -912,13 +921,14 @@ public final class ServiceManager implements AutoCloseable {
         try {
             ServiceDriver d = driver(spec);
             before = pidOf(d.status(spec), cmd.instance());
-            d.restart(spec, cmd.instance());
+            boolean startFirst = d.replace(spec, cmd.instance(), START_FIRST_UP_FOR);
             int after = pidOf(d.status(spec), cmd.instance());
             events.accept(new ServiceEvent(clock.millis(), spec.name(), cmd.instance(), ServiceEvent.Kind.RECYCLED,
-                    "recycled (pid " + (before > 0 ? before : "-") + " -> " + (after > 0 ? after : "-") + "): "
-                            + cmd.reason(),
+                    "recycled (pid " + (before > 0 ? before : "-") + " -> " + (after > 0 ? after : "-") + ", "
+                            + (startFirst ? "start-first" : "stop-first") + "): " + cmd.reason(),
                     Map.of("old_pid", Integer.toString(before), "new_pid", Integer.toString(after),
-                            "reason", cmd.reason(), "job_id", cmd.jobId())));
+                            "reason", cmd.reason(), "job_id", cmd.jobId(),
+                            "mode", startFirst ? "start-first" : "stop-first")));
             log.info("Recycled {} (pid {} -> {}) for job {}: {}", who, before, after, cmd.jobId(), cmd.reason());
             return new CommandResult(CommandResult.Status.SUCCEEDED, "recycled " + who + " (pid "
                     + (before > 0 ? before : "-") + " -> " + (after > 0 ? after : "-") + ")", null, null,

@@ -51,6 +51,7 @@ public final class RecycleRun {
     private final long requestedAtMillis;
     private Phase phase = Phase.REQUESTED;
     private long restartedAtMillis;
+    private boolean startFirst;
     private String error = "";
 
     public RecycleRun(String service, RecyclePlanner.Recycle decision, int pidBefore, long requestedAtMillis) {
@@ -60,10 +61,19 @@ public final class RecycleRun {
         this.requestedAtMillis = requestedAtMillis;
     }
 
-    /** The driver's restart returned at {@code atMillis}. */
-    public synchronized void restarted(long atMillis) {
+    /**
+     * The driver's replacement returned at {@code atMillis}: {@code startFirst} if the new process
+     * was up before the old one was stopped, else a stop-first restart.
+     */
+    public synchronized void restarted(long atMillis, boolean startFirst) {
         move(Phase.RESTARTED);
         restartedAtMillis = atMillis;
+        this.startFirst = startFirst;
+    }
+
+    /** Whether the instance was replaced start-first (set once RESTARTED). */
+    public synchronized boolean startFirst() {
+        return startFirst;
     }
 
     /** The driver's restart failed with {@code message}. */

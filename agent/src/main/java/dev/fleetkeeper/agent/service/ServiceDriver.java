@@ -1,5 +1,6 @@
 package dev.fleetkeeper.agent.service;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -46,6 +47,18 @@ public interface ServiceDriver extends AutoCloseable {
 
     /** Stops (gracefully) then starts instance {@code instance}. */
     void restart(ServiceSpec spec, int instance);
+
+    /**
+     * Replaces instance {@code instance}'s process start-first where the driver and the spec
+     * allow it ({@link ServiceSpec#startFirstPossible}, the instance up): starts a new process,
+     * and stops the old one gracefully only once the new one has been up for {@code upFor}. If
+     * the new one does not get there, the old one keeps running and this throws. Otherwise, and
+     * by default, a stop-first {@link #restart}. Returns whether it was start-first.
+     */
+    default boolean replace(ServiceSpec spec, int instance, Duration upFor) {
+        restart(spec, instance);
+        return false;
+    }
 
     /** Sends {@code signal} ("HUP", "USR2", ...) to instance {@code instance}'s process group. */
     void signal(ServiceSpec spec, int instance, String signal);

@@ -160,6 +160,16 @@ public record ServiceSpec(
         return pidfile.isEmpty() ? null : Path.of(pidfile.replace("{instance}", Integer.toString(instance)));
     }
 
+    /**
+     * Whether an instance can be replaced start-first: its replacement runs next to it for a
+     * while, so nothing may be the instance's alone. True when the service declares no ports
+     * (the replacement would have to bind the port the old process still holds) and no pidfile
+     * (both would claim it).
+     */
+    public boolean startFirstPossible() {
+        return ports.isEmpty() && pidfile.isEmpty();
+    }
+
     /** The user the processes run as, or the agent's own user when none is set. */
     public String effectiveUser() {
         return user.isEmpty() ? System.getProperty("user.name") : user;

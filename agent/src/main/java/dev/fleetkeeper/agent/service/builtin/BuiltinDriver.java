@@ -296,6 +296,87 @@ public final class BuiltinDriver implements ServiceDriver {
         start(spec, instance);
     }
 
+    /**
+     * Start-first, for a spec that {@link ServiceSpec#startFirstPossible allows it} and a RUNNING
+     * instance: after the pre-start check, a new process becomes the instance's run (RUNNING ->
+     * STARTING) while the old one keeps serving as {@link Instance#retiring}. Once the new run
+     * has been RUNNING for {@code upFor}, the old group gets the stop signal, then SIGKILL after
+     * the stop timeout. If the new run exits first, the old one takes the instance back
+     * ({@link #reinstateLocked}) and this throws; a refused pre-start check leaves it untouched.
+     * Anything else falls back to {@link #restart}.
+     */
+    @Override
+    public boolean replace(ServiceSpec spec, int instance, Duration upFor) {
+        checkOpen();
+        checkSpec(spec);
+        Instance in = instance(spec, checkIndex(spec, instance));
+        if (!spec.startFirstPossible()) {
+            restart(spec, instance);
+            return false;
+        }
+        awaitStop(in, spec);
+        Retiring old = null;
+        long run = 0;
+        synchronized (in) {
+            if (in.state == ManagerState.RUNNING && in.retiring == null && in.stopDone == null) {
+                String reason = preStartCheck(spec, in.index);
+                if (reason != null) {
+                    emit(in, ServiceEvent.Kind.START_REFUSED, "start-first replacement of " + in.service + ":"
+                            + in.index + " refused: " + reason, Map.of("findings", reason));
+                    throw new DriverException("service '" + in.service + "' instance " + in.index
+                            + ": replacement refused by the pre-start check: " + reason + "; pid " + in.pid
+                            + " keeps running");
+                }
+                Retiring was = new Retiring(in.target(), in.process, in.startedAt, in.restarts);
+                ScheduledFuture<?> watch = in.watch;
+                in.spec = spec;
+                spawnLocked(in, spec); // throws before touching the instance: the old run stays
+                if (watch != null) {
+                    watch.cancel(false);
+                    in.watch = null;
+                }
+                in.retiring = was;
+                in.restarts = was.restarts() + 1;
+                old = was;
+                run = in.run;
+            }
+        }
+        if (old == null) {
+            restart(spec, instance);
+            return false;
+        }
+        long deadline = System.nanoTime() + STARTSECS.plus(upFor).plus(spec.startTimeout()).toNanos();
+        while (true) {
+            synchronized (in) {
+                if (in.retiring != old) {
+                    // Given back (the new run exited), or a stop took both down.
+                    throw new DriverException("service '" + in.service + "' instance " + in.index
+                            + ": start-first replacement did not stay up (" + in.detail + ")");
+                }
+                if (in.run == run && in.state == ManagerState.RUNNING
+                        && !clock.instant().isBefore(in.startedAt.plus(upFor))) {
+                    in.retiring = null;
+                    break;
+                }
+                if (closed) {
+                    throw new DriverException("service '" + in.service + "' instance " + in.index
+                            + ": the agent is stopping; start-first replacement abandoned");
+                }
+                if (System.nanoTime() > deadline) {
+                    // Up but not long enough, or stuck: keep the new one, retire the old one anyway.
+                    in.retiring = null;
+                    break;
+                }
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+        }
+        String how = terminateGroup(spec, in, old.target());
+        emit(in, ServiceEvent.Kind.STOPPED, "retired " + in.service + ":" + in.index + " pid " + old.target().pgid()
+                + " (" + how + ") after its start-first replacement was up for " + upFor.toMillis() + " ms",
+                Map.of("pid", Integer.toString(old.target().pgid()), "how", how, "mode", "start-first"));
+        return true;
+    }
+
     @Override
     public void signal(ServiceSpec spec, int instance, String signal) {
         checkOpen();
@@ -357,10 +438,22 @@ public final class BuiltinDriver implements ServiceDriver {
         housekeeping.cancel(false);
         for (Map<Integer, Instance> byIndex : services.values()) {
             for (Instance in : byIndex.values()) {
+                Retiring retiring;
                 synchronized (in) {
                     cancelTimer(in);
                     if (in.watch != null) {
                         in.watch.cancel(false);
+                    }
+                    retiring = in.retiring;
+                    in.retiring = null;
+                }
+                if (retiring != null && groupIsOurs(in.spec, in, retiring.target())) {
+                    // The replacement runs on and is adopted after a restart; the process it was
+                    // replacing would be nobody's. Its stop signal, without waiting.
+                    try {
+                        send(in.spec, retiring.target(), in.spec.stopSignal());
+                    } catch (DriverException e) {
+                        log.warn("{}", e.getMessage());
                     }
                 }
             }
@@ -383,6 +476,12 @@ public final class BuiltinDriver implements ServiceDriver {
 
     /** The proof of identity of an instance's process group: its leader's pid and start time. */
     private record Target(int pgid, long startTicks) { }
+
+    /**
+     * The run a start-first replacement took the instance from: enough to stop it once the new
+     * run is up, or to give the instance back to it if the new run is not.
+     */
+    private record Retiring(Target target, Process process, Instant startedAt, int restarts) { }
 
     /** One instance's state; guarded by its own monitor. */
     private final class Instance {
@@ -413,6 +512,8 @@ public final class BuiltinDriver implements ServiceDriver {
         CompletableFuture<Void> stopDone;
         /** The group of a run that exited on its own, to be cleaned up before the next start. */
         Target leftovers;
+        /** During a start-first replacement: the process being replaced, still serving. */
+        Retiring retiring;
 
         Instance(ServiceSpec spec, int index) {
             this.service = spec.name();
@@ -463,12 +564,7 @@ public final class BuiltinDriver implements ServiceDriver {
     /** Pre-start check, then spawn. Explicit starts throw on refusal or failure; automatic ones only report. */
     private void startLocked(Instance in, ServiceSpec spec, boolean explicit) {
         in.spec = spec;
-        String reason;
-        try {
-            reason = check.beforeStart(spec, in.index);
-        } catch (RuntimeException e) {
-            reason = "the pre-start check failed: " + e;
-        }
+        String reason = preStartCheck(spec, in.index);
         if (reason != null) {
             in.to(ManagerState.FATAL);
             in.detail = "start refused: " + reason;
@@ -489,6 +585,15 @@ public final class BuiltinDriver implements ServiceDriver {
             if (explicit) {
                 throw e;
             }
+        }
+    }
+
+    /** The pre-start check's refusal, or null to go ahead. */
+    private String preStartCheck(ServiceSpec spec, int index) {
+        try {
+            return check.beforeStart(spec, index);
+        } catch (RuntimeException e) {
+            return "the pre-start check failed: " + e;
         }
     }
 
@@ -716,6 +821,10 @@ public final class BuiltinDriver implements ServiceDriver {
             if (in.run != run || in.stopDone != null || !in.state.claimsProcess()) {
                 return;
             }
+            if (in.retiring != null) {
+                reinstateLocked(in, exit);
+                return;
+            }
             Instant now = clock.instant();
             in.exitCode = exit.code();
             in.exitSignal = exit.signal();
@@ -761,6 +870,51 @@ public final class BuiltinDriver implements ServiceDriver {
                         + r.delay().toMillis() + " ms", Map.of("delay_ms", Long.toString(r.delay().toMillis())));
             }
         }
+    }
+
+    /**
+     * A start-first replacement exited before it was up long enough: the process it was to
+     * replace takes the instance back (its exit is watched again; its record rewritten), and what
+     * the replacement left is cleaned up before the next start.
+     */
+    private void reinstateLocked(Instance in, RestartPlanner.Exit exit) {
+        Retiring old = in.retiring;
+        in.retiring = null;
+        cancelTimer(in);
+        int failedPid = in.pid;
+        in.leftovers = in.target();
+        String how = !exit.signal().isEmpty() ? "killed by SIG" + exit.signal()
+                : exit.code() >= 0 ? "exited with status " + exit.code() : "exited";
+        long run = ++in.run;
+        if (in.state == ManagerState.STARTING) {
+            in.to(ManagerState.RUNNING);
+        }
+        in.process = old.process();
+        in.pid = old.target().pgid();
+        in.startTicks = old.target().startTicks();
+        in.startedAt = old.startedAt();
+        in.startedAtMillis = old.startedAt().toEpochMilli();
+        in.restarts = old.restarts();
+        in.detail = "start-first replacement (pid " + failedPid + ") " + how + " before it was up; pid " + in.pid
+                + " keeps running";
+        try {
+            new InstanceRecord(in.pid, in.startTicks, bootId, in.startedAtMillis, in.spec.version(), in.restarts)
+                    .write(in.recordFile);
+        } catch (UncheckedIOException e) {
+            log.warn("service '{}' instance {}: {}; it will not be adopted after an agent restart", in.service,
+                    in.index, e.getMessage(), e);
+        }
+        Process p = old.process();
+        if (p != null) {
+            p.onExit().thenRun(() -> dispatch(() -> onChildExit(in, run, p)));
+        } else {
+            int pid = in.pid;
+            long ticks = in.startTicks;
+            in.watch = timer.scheduleWithFixedDelay(() -> pollAdopted(in, run, pid, ticks),
+                    pollInterval.toMillis(), pollInterval.toMillis(), TimeUnit.MILLISECONDS);
+        }
+        emit(in, ServiceEvent.Kind.START_FAILED, in.service + ":" + in.index + ": " + in.detail,
+                Map.of("pid", Integer.toString(failedPid), "error", how, "mode", "start-first"));
     }
 
     private void autoRestart(Instance in, long run) {
@@ -814,6 +968,7 @@ public final class BuiltinDriver implements ServiceDriver {
         CompletableFuture<Void> done;
         Target target;
         Process process;
+        Retiring retiring;
         synchronized (in) {
             cancelTimer(in);
             if (in.stopDone != null) {
@@ -841,6 +996,12 @@ public final class BuiltinDriver implements ServiceDriver {
                 target = in.target();
                 process = in.process;
             }
+            retiring = in.retiring;
+            in.retiring = null;
+        }
+        if (retiring != null) {
+            // A stop in the middle of a start-first replacement stops both processes.
+            terminateGroup(spec, in, retiring.target());
         }
         if (done != null && target == null) {
             await(done, spec.stopTimeout().plus(KILL_WAIT).plus(KILL_WAIT), spec, in);

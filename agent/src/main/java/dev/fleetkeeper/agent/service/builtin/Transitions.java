@@ -27,6 +27,9 @@ import java.util.Set;
  *     |       BACKOFF (restart timer) ---- timer: start ---&gt; STARTING
  *     |       FATAL (crash loop, start refused or failed)
  *     +------ stop: EXITED, BACKOFF, FATAL -&gt; STOPPED;  start: EXITED, BACKOFF, FATAL -&gt; STARTING
+ *
+ *  start-first replacement: RUNNING -&gt; STARTING (a new process; the old one retires once the new
+ *  one is up long enough, or takes the instance back, STARTING -&gt; RUNNING, if it is not)
  * </pre>
  */
 final class Transitions {
@@ -36,7 +39,7 @@ final class Transitions {
     static {
         ALLOWED.put(STOPPED, EnumSet.of(STARTING, RUNNING, FATAL));
         ALLOWED.put(STARTING, EnumSet.of(RUNNING, STOPPING, EXITED, BACKOFF, FATAL));
-        ALLOWED.put(RUNNING, EnumSet.of(STOPPING, EXITED, BACKOFF, FATAL));
+        ALLOWED.put(RUNNING, EnumSet.of(STARTING, STOPPING, EXITED, BACKOFF, FATAL));
         // STOPPING -> RUNNING: the group survived SIGKILL; the stop failed and may be tried again.
         ALLOWED.put(STOPPING, EnumSet.of(STOPPED, RUNNING));
         ALLOWED.put(EXITED, EnumSet.of(STARTING, STOPPED, FATAL));

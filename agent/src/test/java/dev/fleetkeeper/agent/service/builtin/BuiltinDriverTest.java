@@ -411,6 +411,134 @@ class BuiltinDriverTest {
         assertThat(other.isAlive()).isTrue();
     }
 
+    // ------------------------------------------------------------------ start-first replacement
+
+    /** A worker that logs "start PID" and, on SIGTERM, "stop PID"; with FLAG present it dies at once. */
+    private String worker(Path log, Path flag) {
+        return "if [ -e '" + flag + "' ]; then echo \"fail $$\" >> '" + log + "'; exit 3; fi; "
+                + "echo \"start $$\" >> '" + log + "'; "
+                + "trap 'echo \"stop $$\" >> \"" + log + "\"; exit 0' TERM; "
+                + "while :; do sleep 0.1; done";
+    }
+
+    private static List<String> lines(Path log) throws IOException {
+        return Files.exists(log) ? Files.readAllLines(log) : List.of();
+    }
+
+    private int runningPid(ServiceSpec spec) {
+        await().atMost(WAIT).until(() -> driver.status(spec).get(0).state() == ManagerState.RUNNING);
+        return driver.status(spec).get(0).pid();
+    }
+
+    @Test
+    void replace_startsTheNewProcessFirst_andStopsTheOldOnlyOnceTheNewOneIsUp_whenTheServiceHasNoPorts()
+            throws IOException {
+        Path log = tmp.resolve("worker.log");
+        ServiceSpec spec = service("worker", worker(log, tmp.resolve("flag"))).build();
+        driver.apply(spec);
+        driver.start(spec, 0);
+        int old = runningPid(spec);
+
+        boolean startFirst = driver.replace(spec, 0, Duration.ofMillis(1500));
+
+        InstanceStatus st = driver.status(spec).get(0);
+        assertThat(startFirst).isTrue();
+        assertThat(st.pid()).isNotEqualTo(old);
+        assertThat(st.state()).isEqualTo(ManagerState.RUNNING);
+        assertThat(st.restarts()).isEqualTo(1);
+        assertThat(lines(log)).as("the new process started before the old one was stopped")
+                .containsExactly("start " + old, "start " + st.pid(), "stop " + old);
+        assertThat(alive(old)).isFalse();
+        assertThat(ourPids()).contains(st.pid()).doesNotContain(old);
+        assertThat(event(ServiceEvent.Kind.STOPPED).attributes()).containsEntry("mode", "start-first")
+                .containsEntry("pid", Integer.toString(old));
+    }
+
+    @Test
+    void replace_isStopFirst_whenTheInstanceHasAPortTheReplacementWouldNeed() throws IOException {
+        Path log = tmp.resolve("worker.log");
+        ServiceSpec spec = service("web", worker(log, tmp.resolve("flag"))).ports(List.of(45001), 1).build();
+        driver.apply(spec);
+        driver.start(spec, 0);
+        int old = runningPid(spec);
+
+        boolean startFirst = driver.replace(spec, 0, Duration.ofMillis(1500));
+
+        int now = driver.status(spec).get(0).pid();
+        assertThat(startFirst).isFalse();
+        assertThat(lines(log)).containsExactly("start " + old, "stop " + old, "start " + now);
+    }
+
+    @Test
+    void replace_givesTheInstanceBackToTheOldProcess_whenTheReplacementDiesBeforeItIsUp() throws Exception {
+        Path log = tmp.resolve("worker.log");
+        Path flag = tmp.resolve("flag");
+        ServiceSpec spec = service("worker", worker(log, flag)).build();
+        driver.apply(spec);
+        driver.start(spec, 0);
+        int old = runningPid(spec);
+        Files.writeString(flag, "broken release");
+
+        assertThatThrownBy(() -> driver.replace(spec, 0, Duration.ofMillis(1500)))
+                .isInstanceOf(DriverException.class).hasMessageContaining("did not stay up");
+
+        InstanceStatus st = driver.status(spec).get(0);
+        assertThat(st.pid()).isEqualTo(old);
+        assertThat(st.state()).isEqualTo(ManagerState.RUNNING);
+        assertThat(alive(old)).isTrue();
+        assertThat(lines(log)).hasSize(2).first().isEqualTo("start " + old);
+        assertThat(lines(log).get(1)).startsWith("fail ");
+        assertThat(event(ServiceEvent.Kind.START_FAILED).attributes()).containsEntry("mode", "start-first");
+
+        // The old process is watched again: its own exit is seen, and a stop works.
+        ProcessHandle.of(old).orElseThrow().destroy();
+        await().atMost(WAIT).until(() -> driver.status(spec).get(0).state() == ManagerState.EXITED);
+        assertThat(ourPids()).isEmpty();
+    }
+
+    @Test
+    void replace_leavesTheRunningProcessAlone_whenThePreStartCheckRefuses() throws IOException {
+        Path log = tmp.resolve("worker.log");
+        ServiceSpec spec = service("worker", worker(log, tmp.resolve("flag"))).build();
+        driver.apply(spec);
+        driver.start(spec, 0);
+        int old = runningPid(spec);
+        refusal.set("PATH_NOT_WRITABLE: /srv/app");
+
+        assertThatThrownBy(() -> driver.replace(spec, 0, Duration.ofMillis(1500)))
+                .isInstanceOf(DriverException.class).hasMessageContaining("refused").hasMessageContaining("keeps running");
+
+        assertThat(driver.status(spec).get(0).pid()).isEqualTo(old);
+        assertThat(driver.status(spec).get(0).state()).isEqualTo(ManagerState.RUNNING);
+        assertThat(lines(log)).containsExactly("start " + old);
+    }
+
+    @Test
+    void stop_inTheMiddleOfAStartFirstReplacement_stopsBothProcesses() throws Exception {
+        Path log = tmp.resolve("worker.log");
+        ServiceSpec spec = service("worker", worker(log, tmp.resolve("flag"))).build();
+        driver.apply(spec);
+        driver.start(spec, 0);
+        int old = runningPid(spec);
+        Thread replacing = new Thread(() -> {
+            try {
+                driver.replace(spec, 0, Duration.ofSeconds(30));
+            } catch (DriverException expected) {
+                // the stop below ends it
+            }
+        });
+        replacing.start();
+        await().atMost(WAIT).until(() -> lines(log).size() == 2);
+
+        driver.stop(spec, 0);
+        replacing.join(TimeUnit.SECONDS.toMillis(20));
+
+        assertThat(replacing.isAlive()).isFalse();
+        assertThat(alive(old)).isFalse();
+        assertThat(ourPids()).isEmpty();
+        assertThat(driver.status(spec).get(0).state()).isEqualTo(ManagerState.STOPPED);
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private boolean alive(int pid) {
