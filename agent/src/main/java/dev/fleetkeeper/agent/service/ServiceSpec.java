@@ -162,12 +162,13 @@ public record ServiceSpec(
 
     /**
      * Whether an instance can be replaced start-first: its replacement runs next to it for a
-     * while, so nothing may be the instance's alone. True when the service declares no ports
-     * (the replacement would have to bind the port the old process still holds) and no pidfile
-     * (both would claim it).
+     * while, so nothing may be the instance's alone. True without a pidfile (both would claim
+     * it) when the service declares no ports, or ports its instances share ({@code portStride}
+     * 0 with several instances: they already bind them with {@code SO_REUSEPORT}, so the
+     * replacement can too). Ports of its own (a stride) the old process holds until it stops.
      */
     public boolean startFirstPossible() {
-        return ports.isEmpty() && pidfile.isEmpty();
+        return pidfile.isEmpty() && (ports.isEmpty() || (portStride == 0 && instances > 1));
     }
 
     /** The user the processes run as, or the agent's own user when none is set. */

@@ -470,6 +470,40 @@ class BuiltinDriverTest {
     }
 
     @Test
+    void replace_isStartFirst_whenThePoolSharesItsPortWithSoReuseport() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/python3")), "python3 binds the shared port");
+        Path log = tmp.resolve("worker.log");
+        int port;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        // Both instances listen on the same port, as SO_REUSEPORT pools (node cluster-less, gunicorn
+        // --reuse-port) do; each logs when it holds the port and when it is told to stop.
+        String script = "exec /usr/bin/python3 -c '"
+                + "import os, signal, socket, sys, time\n"
+                + "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)\n"
+                + "s.bind((\"127.0.0.1\", " + port + ")); s.listen(8)\n"
+                + "open(sys.argv[1], \"a\").write(\"bound %d\\n\" % os.getpid())\n"
+                + "signal.signal(signal.SIGTERM, lambda *a: (open(sys.argv[1], \"a\").write(\"stop %d\\n\" % os.getpid()), sys.exit(0)))\n"
+                + "while True: time.sleep(0.1)\n"
+                + "' '" + log + "'";
+        ServiceSpec spec = service("pool", script).instances(2).ports(List.of(port), 0).build();
+        driver.apply(spec);
+        driver.start(spec, 0);
+        driver.start(spec, 1);
+        int old = runningPid(spec);
+        await().atMost(WAIT).until(() -> lines(log).size() == 2);
+
+        boolean startFirst = driver.replace(spec, 0, Duration.ofMillis(1500));
+
+        int now = driver.status(spec).get(0).pid();
+        assertThat(startFirst).isTrue();
+        List<String> l = lines(log);
+        assertThat(l.subList(2, l.size())).as("the replacement held the shared port before the old one stopped")
+                .containsExactly("bound " + now, "stop " + old);
+    }
+
+    @Test
     void replace_givesTheInstanceBackToTheOldProcess_whenTheReplacementDiesBeforeItIsUp() throws Exception {
         Path log = tmp.resolve("worker.log");
         Path flag = tmp.resolve("flag");
