@@ -8,6 +8,7 @@ import dev.fleetkeeper.cli.command.LogsCommand;
 import dev.fleetkeeper.cli.command.PortsCommand;
 import dev.fleetkeeper.cli.command.PsCommand;
 import dev.fleetkeeper.cli.command.RecycleCommand;
+import dev.fleetkeeper.cli.command.RolloutCommand;
 import dev.fleetkeeper.cli.command.RestartCommand;
 import dev.fleetkeeper.cli.command.MemoryCommand;
 import dev.fleetkeeper.cli.command.ServicesCommand;
@@ -51,6 +52,7 @@ import picocli.CommandLine.Spec;
             DoctorCommand.class,
             RestartCommand.class,
             RecycleCommand.class,
+            RolloutCommand.class,
             LogsCommand.class,
             DevCommand.class,
             BenchCommand.class,

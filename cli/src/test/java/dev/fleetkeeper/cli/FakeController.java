@@ -1,5 +1,16 @@
 package dev.fleetkeeper.cli;
 
+import dev.fleetkeeper.proto.v1.GateResult;
+import dev.fleetkeeper.proto.v1.GetRolloutRequest;
+import dev.fleetkeeper.proto.v1.ListRolloutsRequest;
+import dev.fleetkeeper.proto.v1.ListRolloutsResponse;
+import dev.fleetkeeper.proto.v1.Release;
+import dev.fleetkeeper.proto.v1.Rollout;
+import dev.fleetkeeper.proto.v1.RolloutPlan;
+import dev.fleetkeeper.proto.v1.RolloutState;
+import dev.fleetkeeper.proto.v1.RolloutStep;
+import dev.fleetkeeper.proto.v1.RolloutStepState;
+import dev.fleetkeeper.proto.v1.StartRolloutRequest;
 import dev.fleetkeeper.proto.v1.ActionOutcome;
 import dev.fleetkeeper.proto.v1.ActionStatus;
 import dev.fleetkeeper.proto.v1.AdminServiceGrpc;
@@ -233,6 +244,59 @@ public final class FakeController implements AutoCloseable {
         return lastTailLogs;
     }
 
+    /** The rollout the fake starts, in its canary; WatchRollout then sends {@link #rolloutProgress}. */
+    public static final String ROLLOUT_ID = "ro-019a53f8d000-test";
+
+    private static RolloutStep step(String host, String hostId, int instance, boolean canary, int batch,
+                                    RolloutStepState state, int oldPid, int newPid, String message, GateResult... gates) {
+        return RolloutStep.newBuilder().setHostId(hostId).setHostname(host).setInstance(instance).setCanary(canary)
+                .setBatch(batch).setState(state).setOldPid(oldPid).setNewPid(newPid).setMessage(message)
+                .addAllGates(List.of(gates)).build();
+    }
+
+    /** A rollout of api to v43 over web-1 (2 instances) and db-1 (1), with {@code state} and steps. */
+    public static Rollout rollout(StartRolloutRequest request, RolloutState state, RolloutStep... steps) {
+        RolloutPlan.Builder plan = request.getPlan().toBuilder();
+        if (plan.getMinHealthyMs() == 0) {
+            plan.setMinHealthyMs(10_000);
+        }
+        return Rollout.newBuilder().setRolloutId(ROLLOUT_ID).setService(request.getService())
+                .putAllSelector(request.getSelectorMap()).setRelease(request.getRelease()).setPlan(plan)
+                .setState(state).setCreatedAtUnixMs(ago(60)).addAllSteps(List.of(steps)).build();
+    }
+
+    static final GateResult UP = GateResult.newBuilder().setGate("up").setOk(true).setDetail("running 12s").build();
+    static final GateResult PORTS = GateResult.newBuilder().setGate("ports").setOk(true).setDetail("3000 bound").build();
+    static final GateResult MEMORY_BAD = GateResult.newBuilder().setGate("memory").setOk(false)
+            .setDetail("baseline 182 MiB vs 120 MiB for v42 (+52%, tolerance 20%)").build();
+
+    /** What WatchRollout sends after the started rollout: the canary verified, healthy, then awaiting promotion. */
+    public static List<Rollout> rolloutProgress(StartRolloutRequest r) {
+        RolloutStep pending1 = step("web-1", WEB_ID, 1, false, 1, RolloutStepState.ROLLOUT_STEP_STATE_PENDING, 0, 0, "");
+        RolloutStep pending2 = step("db-1", DB_ID, 0, false, 2, RolloutStepState.ROLLOUT_STEP_STATE_PENDING, 0, 0, "");
+        return List.of(
+                rollout(r, RolloutState.ROLLOUT_STATE_CANARY,
+                        step("web-1", WEB_ID, 0, true, 0, RolloutStepState.ROLLOUT_STEP_STATE_VERIFYING, 2201, 2290,
+                                "healthy for 4s of 10s", UP, PORTS), pending1, pending2),
+                rollout(r, RolloutState.ROLLOUT_STATE_AWAITING_PROMOTION,
+                        step("web-1", WEB_ID, 0, true, 0, RolloutStepState.ROLLOUT_STEP_STATE_HEALTHY, 2201, 2290, "",
+                                UP, PORTS), pending1, pending2).toBuilder()
+                        .setMessage("canary healthy; waiting for promote").build());
+    }
+
+    private volatile StartRolloutRequest lastStartRollout;
+    private final List<String> rolloutVerbs = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** The last StartRollout request served. */
+    public StartRolloutRequest lastStartRollout() {
+        return lastStartRollout;
+    }
+
+    /** The verbs (PAUSE, PROMOTE, ...) called on rollouts, in order, each with its rollout id. */
+    public List<String> rolloutVerbs() {
+        return rolloutVerbs;
+    }
+
     private final Server server;
     /** Events WatchEvents sends after the stored ones; the stream ends when a {@link #END} is taken. */
     private final BlockingQueue<Event> live = new LinkedBlockingQueue<>();
@@ -301,6 +365,20 @@ public final class FakeController implements AutoCloseable {
         }
     }
 
+    private static StartRolloutRequest failedRolloutRequest() {
+        return StartRolloutRequest.newBuilder().setService("api")
+                .setRelease(Release.newBuilder().setVersion("v43")).build();
+    }
+
+    /** A rollout whose canary was rejected for its memory baseline. */
+    public static Rollout failedRollout() {
+        return rollout(failedRolloutRequest(), RolloutState.ROLLOUT_STATE_FAILED,
+                step("web-1", WEB_ID, 0, true, 0, RolloutStepState.ROLLOUT_STEP_STATE_FAILED, 2201, 2290,
+                        "memory baseline regressed", UP, PORTS, MEMORY_BAD),
+                step("web-1", WEB_ID, 1, false, 1, RolloutStepState.ROLLOUT_STEP_STATE_SKIPPED, 0, 0, ""))
+                .toBuilder().setMessage("the canary failed its gates: memory").setFailures(1).build();
+    }
+
     private static HostSummary find(String host) {
         for (HostSummary h : List.of(WEB, DB)) {
             if (h.getHostname().equals(host) || h.getHostId().equals(host)) {
@@ -317,6 +395,79 @@ public final class FakeController implements AutoCloseable {
     }
 
     private final class Service extends AdminServiceGrpc.AdminServiceImplBase {
+        @Override
+        public void startRollout(StartRolloutRequest request, StreamObserver<Rollout> response) {
+            lastStartRollout = request;
+            if (!request.getService().equals("api")) {
+                response.onError(Status.FAILED_PRECONDITION.withDescription("no online host declares service '"
+                        + request.getService() + "'").asRuntimeException());
+                return;
+            }
+            response.onNext(rollout(request, RolloutState.ROLLOUT_STATE_CANARY,
+                    step("web-1", WEB_ID, 0, true, 0, RolloutStepState.ROLLOUT_STEP_STATE_SENT, 2201, 0, ""),
+                    step("web-1", WEB_ID, 1, false, 1, RolloutStepState.ROLLOUT_STEP_STATE_PENDING, 0, 0, ""),
+                    step("db-1", DB_ID, 0, false, 2, RolloutStepState.ROLLOUT_STEP_STATE_PENDING, 0, 0, "")));
+            response.onCompleted();
+        }
+
+        @Override
+        public void watchRollout(GetRolloutRequest request, StreamObserver<Rollout> response) {
+            StartRolloutRequest started = lastStartRollout;
+            if (started == null) {
+                started = failedRolloutRequest();
+            }
+            rolloutProgress(started).forEach(response::onNext);
+            response.onCompleted();
+        }
+
+        @Override
+        public void getRollout(GetRolloutRequest request, StreamObserver<Rollout> response) {
+            if (!request.getRolloutId().equals(ROLLOUT_ID)) {
+                response.onError(Status.NOT_FOUND.withDescription("no rollout '" + request.getRolloutId()
+                        + "'; list them with 'fleetkeeper rollout list'").asRuntimeException());
+                return;
+            }
+            response.onNext(failedRollout());
+            response.onCompleted();
+        }
+
+        @Override
+        public void listRollouts(ListRolloutsRequest request, StreamObserver<ListRolloutsResponse> response) {
+            response.onNext(ListRolloutsResponse.newBuilder().addRollouts(failedRollout()).build());
+            response.onCompleted();
+        }
+
+        @Override
+        public void pauseRollout(GetRolloutRequest request, StreamObserver<Rollout> response) {
+            verb("PAUSE", request, RolloutState.ROLLOUT_STATE_PAUSED, response);
+        }
+
+        @Override
+        public void resumeRollout(GetRolloutRequest request, StreamObserver<Rollout> response) {
+            verb("RESUME", request, RolloutState.ROLLOUT_STATE_ROLLING, response);
+        }
+
+        @Override
+        public void promoteRollout(GetRolloutRequest request, StreamObserver<Rollout> response) {
+            verb("PROMOTE", request, RolloutState.ROLLOUT_STATE_ROLLING, response);
+        }
+
+        @Override
+        public void abortRollout(GetRolloutRequest request, StreamObserver<Rollout> response) {
+            verb("ABORT", request, RolloutState.ROLLOUT_STATE_ABORTED, response);
+        }
+
+        @Override
+        public void rollbackRollout(GetRolloutRequest request, StreamObserver<Rollout> response) {
+            verb("ROLLBACK", request, RolloutState.ROLLOUT_STATE_ROLLING_BACK, response);
+        }
+
+        private void verb(String verb, GetRolloutRequest request, RolloutState to, StreamObserver<Rollout> response) {
+            rolloutVerbs.add(verb + " " + request.getRolloutId());
+            response.onNext(failedRollout().toBuilder().setState(to).setMessage("").build());
+            response.onCompleted();
+        }
+
         @Override
         public void listHosts(ListHostsRequest request, StreamObserver<ListHostsResponse> response) {
             lastListHosts = request;

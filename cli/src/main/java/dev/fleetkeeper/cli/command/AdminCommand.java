@@ -12,7 +12,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
@@ -21,7 +20,7 @@ import picocli.CommandLine.Spec;
  * line; not thread-safe.
  */
 abstract class AdminCommand implements Callable<Integer> {
-    @ParentCommand
+    /** The root command (also for nested subcommands such as {@code rollout start}); set by {@link #call}. */
     FleetkeeperCli cli;
 
     @Spec
@@ -39,6 +38,7 @@ abstract class AdminCommand implements Callable<Integer> {
     @Override
     public final Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        cli = (FleetkeeperCli) spec.root().userObject();
         try {
             validate();
             try (AdminClient client = cli.connect(connection, defaultTimeout())) {

@@ -9,6 +9,11 @@ import dev.fleetkeeper.proto.v1.DoctorResponse;
 import dev.fleetkeeper.proto.v1.Event;
 import dev.fleetkeeper.proto.v1.GetHostRequest;
 import dev.fleetkeeper.proto.v1.GetRecycleRequest;
+import dev.fleetkeeper.proto.v1.GetRolloutRequest;
+import dev.fleetkeeper.proto.v1.ListRolloutsRequest;
+import dev.fleetkeeper.proto.v1.ListRolloutsResponse;
+import dev.fleetkeeper.proto.v1.Rollout;
+import dev.fleetkeeper.proto.v1.StartRolloutRequest;
 import dev.fleetkeeper.proto.v1.ListRecyclesRequest;
 import dev.fleetkeeper.proto.v1.ListRecyclesResponse;
 import dev.fleetkeeper.proto.v1.RecycleJob;
@@ -190,6 +195,63 @@ public final class AdminClient implements AutoCloseable {
                     Iterator<RecycleJob> jobs = stub.watchRecycle(request);
                     while (jobs.hasNext()) {
                         sink.accept(jobs.next());
+                    }
+                } catch (StatusRuntimeException e) {
+                    Status.Code code = e.getStatus().getCode();
+                    if (code == Status.Code.CANCELLED || code == Status.Code.UNAVAILABLE) {
+                        throw new CliException(ExitCodes.USAGE_OR_UNREACHABLE, "lost the controller at " + address
+                                + " (" + reason(e.getStatus()) + ")");
+                    }
+                    throw translate(e);
+                }
+            });
+        }
+    }
+
+    /** {@code StartRollout}. */
+    public Rollout startRollout(StartRolloutRequest request) {
+        return unary(() -> withDeadline().startRollout(request));
+    }
+
+    /** {@code GetRollout}. */
+    public Rollout getRollout(GetRolloutRequest request) {
+        return unary(() -> withDeadline().getRollout(request));
+    }
+
+    /** {@code ListRollouts}. */
+    public ListRolloutsResponse listRollouts(ListRolloutsRequest request) {
+        return unary(() -> withDeadline().listRollouts(request));
+    }
+
+    /** {@code PauseRollout}, {@code ResumeRollout}, ...: one of the operator's verbs on a rollout. */
+    public Rollout controlRollout(RolloutVerb verb, GetRolloutRequest request) {
+        return unary(() -> switch (verb) {
+            case PAUSE -> withDeadline().pauseRollout(request);
+            case RESUME -> withDeadline().resumeRollout(request);
+            case PROMOTE -> withDeadline().promoteRollout(request);
+            case ABORT -> withDeadline().abortRollout(request);
+            case ROLLBACK -> withDeadline().rollbackRollout(request);
+        });
+    }
+
+    /** What an operator can do to a running rollout. */
+    public enum RolloutVerb { PAUSE, RESUME, PROMOTE, ABORT, ROLLBACK }
+
+    /**
+     * {@code WatchRollout}: hands each snapshot to {@code sink} on the calling thread until the
+     * stream ends or {@code sink} returns false. No deadline. A lost connection throws a
+     * {@link CliException} with {@link ExitCodes#USAGE_OR_UNREACHABLE}, so that the caller may
+     * watch again.
+     */
+    public void watchRollout(GetRolloutRequest request, java.util.function.Predicate<Rollout> sink) {
+        try (Context.CancellableContext context = Context.current().withCancellation()) {
+            context.run(() -> {
+                try {
+                    Iterator<Rollout> rollouts = stub.watchRollout(request);
+                    while (rollouts.hasNext()) {
+                        if (!sink.test(rollouts.next())) {
+                            return;
+                        }
                     }
                 } catch (StatusRuntimeException e) {
                     Status.Code code = e.getStatus().getCode();
