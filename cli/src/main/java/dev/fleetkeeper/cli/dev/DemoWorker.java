@@ -10,8 +10,13 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * The demo service that {@code fleetkeeper dev} starts: a tiny HTTP server on a loopback port
- * that answers {@code /health}. Run as its own process ({@code java -cp ... DemoWorker PORT
- * NAME}) so that the agent sees a real service process and its listener.
+ * that answers with its name and version. Run as its own process ({@code java -cp ... DemoWorker
+ * PORT NAME}) so that the agent sees a real service process and its listener.
+ *
+ * <p>A rollout can give it a release that misbehaves, through its environment:
+ * {@code DEMO_FAIL_ON_START=1} exits at once (a broken build: the canary fails),
+ * {@code DEMO_EXTRA_MIB=N} holds N MiB more from the start (a release whose memory baseline
+ * regressed).
  */
 public final class DemoWorker {
 
@@ -25,6 +30,15 @@ public final class DemoWorker {
         int port = base != null && index != null ? Integer.parseInt(base) + Integer.parseInt(index)
                 : Integer.parseInt(args[0]);
         String name = base != null && index != null ? "demo-web#" + index : args.length > 1 ? args[1] : "demo";
+        if ("1".equals(System.getenv("DEMO_FAIL_ON_START"))) {
+            System.err.println(name + ": DEMO_FAIL_ON_START=1: failing at start-up, as a broken release would");
+            System.exit(3);
+        }
+        String extra = System.getenv("DEMO_EXTRA_MIB");
+        if (extra != null && !extra.isBlank()) {
+            holdForever(Integer.parseInt(extra.trim()));
+        }
+        String version = System.getenv().getOrDefault("FLEETKEEPER_VERSION", "");
         String dir = System.getenv("DEMO_DIR");
         if (dir != null && index != null) {
             // The pidfile the service declares, as a daemon would write it.
@@ -35,7 +49,7 @@ public final class DemoWorker {
         }
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 16);
         server.createContext("/", exchange -> {
-            byte[] body = (name + " ok\n").getBytes(StandardCharsets.UTF_8);
+            byte[] body = (name + (version.isEmpty() ? "" : " v" + version) + " ok\n").getBytes(StandardCharsets.UTF_8);
             exchange.sendResponseHeaders(200, body.length);
             try (OutputStream os = exchange.getResponseBody()) {
                 os.write(body);
@@ -53,6 +67,17 @@ public final class DemoWorker {
             forever.countDown();
         }));
         forever.await();
+    }
+
+    /** Allocates and touches {@code mib} MiB that stay resident for the life of the process. */
+    private static final java.util.List<byte[]> HELD = new java.util.ArrayList<>();
+
+    private static void holdForever(int mib) {
+        for (int i = 0; i < mib; i++) {
+            byte[] b = new byte[1 << 20];
+            java.util.Arrays.fill(b, (byte) 1);
+            HELD.add(b);
+        }
     }
 
     /** Keeps every request's "session" forever: 1 MiB a second, the slow leak of incident 2. */
