@@ -4,7 +4,7 @@ package dev.fleetkeeper.controller.recycle;
 public final class IllegalTransitionException extends IllegalStateException {
     private static final long serialVersionUID = 1L;
 
-    IllegalTransitionException(String what, String from, String to) {
+    public IllegalTransitionException(String what, String from, String to) {
         super("illegal " + what + " transition " + from + " -> " + to);
     }
 }

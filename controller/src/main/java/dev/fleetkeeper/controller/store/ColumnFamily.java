@@ -25,7 +25,9 @@ enum ColumnFamily {
     /** Action id → {@code StoredActionResult}: the first result of each action, with its output. */
     ACTION_RESULTS("action_results"),
     /** Job id → {@code StoredRecycleJob}: fleet-wide recycle jobs with their steps. */
-    RECYCLE_JOBS("recycle_jobs");
+    RECYCLE_JOBS("recycle_jobs"),
+    /** Rollout id → {@code fleetkeeper.v1.Rollout}: rollouts with their steps, as the admin API shows them. */
+    ROLLOUTS("rollouts");
 
     private final String dbName;
 

@@ -2,6 +2,8 @@ package dev.fleetkeeper.controller.store;
 
 import dev.fleetkeeper.controller.recycle.RecycleJob;
 import dev.fleetkeeper.controller.recycle.RecycleJournal;
+import dev.fleetkeeper.controller.rollout.Rollout;
+import dev.fleetkeeper.controller.rollout.RolloutJournal;
 import dev.fleetkeeper.controller.store.StoreUnavailableException.Reason;
 import dev.fleetkeeper.proto.v1.Event;
 import dev.fleetkeeper.proto.v1.ServiceReport;
@@ -63,7 +65,7 @@ import org.slf4j.LoggerFactory;
  * WAL (fsynced when {@link StoreOptions#syncWrites()}), so what a commit acknowledged survives
  * a crash of the controller.
  */
-public final class FleetStore implements AutoCloseable, RecycleJournal {
+public final class FleetStore implements AutoCloseable, RecycleJournal, RolloutJournal {
     /** Format version written by and readable by this build. See {@link Keys}. */
     static final int SCHEMA_VERSION = 1;
 
@@ -588,6 +590,35 @@ public final class FleetStore implements AutoCloseable, RecycleJournal {
             return List.copyOf(out);
         } catch (RocksDBException e) {
             throw readFailed("recycle jobs", e);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /**
+     * Stores the rollout and appends the events in one commit, returning once it is durable as
+     * {@link StoreOptions#syncWrites()} says (fsynced by default): the coordinator acts only after.
+     */
+    @Override
+    public List<Event> saveRollout(Rollout rollout, List<Event> events) {
+        StoreBatch batch = newBatch().putRollout(rollout);
+        events.forEach(batch::appendUniqueEvent);
+        return commit(batch);
+    }
+
+    /** Every stored rollout, oldest first (ids start with their creation time). */
+    @Override
+    public List<Rollout> rollouts() {
+        lifecycle.readLock().lock();
+        try (RocksIterator it = iterator(ColumnFamily.ROLLOUTS)) {
+            List<Rollout> out = new ArrayList<>();
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                out.add(Values.rollout(new String(it.key(), java.nio.charset.StandardCharsets.UTF_8), it.value()));
+            }
+            it.status();
+            return List.copyOf(out);
+        } catch (RocksDBException e) {
+            throw readFailed("rollouts", e);
         } finally {
             lifecycle.readLock().unlock();
         }

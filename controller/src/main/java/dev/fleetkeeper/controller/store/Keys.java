@@ -162,6 +162,11 @@ final class Keys {
         return utf8(jobId);
     }
 
+    /** A rollout's key: its id, which starts with its creation time, so keys sort by age. */
+    static byte[] rollout(String rolloutId) {
+        return utf8(rolloutId);
+    }
+
     static byte[] actionResult(String actionId) {
         return utf8(actionId);
     }

@@ -1,6 +1,7 @@
 package dev.fleetkeeper.controller.store;
 
 import dev.fleetkeeper.controller.recycle.RecycleJob;
+import dev.fleetkeeper.controller.rollout.Rollout;
 import dev.fleetkeeper.proto.v1.ActionResult;
 import dev.fleetkeeper.proto.v1.Event;
 import dev.fleetkeeper.proto.v1.ServiceReport;
@@ -78,6 +79,14 @@ public final class StoreBatch {
         Objects.requireNonNull(job, "job");
         checkOpen();
         puts.add(new Put(ColumnFamily.RECYCLE_JOBS, Keys.recycleJob(job.jobId()), Values.recycleJob(job)));
+        return this;
+    }
+
+    /** Creates or replaces a rollout with all its steps. */
+    public StoreBatch putRollout(Rollout rollout) {
+        Objects.requireNonNull(rollout, "rollout");
+        checkOpen();
+        puts.add(new Put(ColumnFamily.ROLLOUTS, Keys.rollout(rollout.rolloutId()), Values.rollout(rollout)));
         return this;
     }
 

@@ -92,6 +92,21 @@ final class FleetStoreTest {
     }
 
     @Test
+    void rollouts_surviveReopen_withTheirStepsAndGates() {
+        dev.fleetkeeper.controller.rollout.Rollout older = Fixtures.rollout("ro-019b76daa800-0001");
+        dev.fleetkeeper.controller.rollout.Rollout newer = Fixtures.rollout("ro-019b76daa900-0002");
+        java.util.List<Event> stored = store.saveRollout(newer, java.util.List.of(
+                Fixtures.exitEvent("controller", "ctl-ro-019b76daa900-0002:start", T0)));
+        store.saveRollout(older, java.util.List.of());
+        assertThat(stored).singleElement().matches(e -> e.getSequence() > 0);
+
+        reopen();
+        assertThat(store.rollouts()).containsExactly(older, newer);
+        assertThat(store.rollouts().get(1).steps().get(1).gates()).hasSize(2);
+        assertThat(store.recycleJobs()).isEmpty();
+    }
+
+    @Test
     void laterWritesInOneCommit_replaceEarlierOnes() {
         HostRecord online = host("h");
         HostRecord offline = new HostRecord("h", "h", online.labels(), "0.1.0", "k", BOOT, T0, T0 + 9, T0, false);

@@ -103,6 +103,15 @@ final class StoreFormatGoldenTest {
     }
 
     @Test
+    void rolloutRecord_encodesToGoldenBytes_andDecodesBack() {
+        assertGolden("rollouts.key", Keys.rollout("ro-019b76daa800-00ff"));
+        assertGolden("rollouts.value", Values.rollout(Fixtures.rollout("ro-019b76daa800-00ff")));
+
+        assertThat(Values.rollout("ro-019b76daa800-00ff", golden("rollouts.value")))
+                .isEqualTo(Fixtures.rollout("ro-019b76daa800-00ff"));
+    }
+
+    @Test
     void metaRecords_encodeToGoldenBytes_andDecodeBack() {
         assertGolden("meta.schema_version.key", Keys.SCHEMA_VERSION);
         assertGolden("meta.schema_version.value", Keys.u32(FleetStore.SCHEMA_VERSION));

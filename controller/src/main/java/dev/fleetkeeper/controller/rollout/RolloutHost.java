@@ -1,0 +1,96 @@
+package dev.fleetkeeper.controller.rollout;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What the controller knows now about one host and the rolled-out service on it, for the pure
+ * rollout decisions. Immutable.
+ *
+ * @param hostId         the host's id
+ * @param hostname       its name
+ * @param labels         its labels
+ * @param online         whether its agent is connected
+ * @param lastSeenMillis when the controller last heard from it
+ * @param declared       instances of the service it declares; -1 when it does not report the service
+ * @param instances      the instances as its latest report shows them
+ * @param findings       the service's findings in that report
+ * @param baselines      settled startup memory by version label, in bytes
+ */
+public record RolloutHost(String hostId, String hostname, Map<String, String> labels, boolean online,
+                          long lastSeenMillis, int declared, List<Instance> instances, List<Finding> findings,
+                          Map<String, Long> baselines) {
+
+    public RolloutHost {
+        Objects.requireNonNull(hostId, "hostId");
+        Objects.requireNonNull(hostname, "hostname");
+        labels = Map.copyOf(labels);
+        instances = List.copyOf(instances);
+        findings = List.copyOf(findings);
+        baselines = Map.copyOf(baselines);
+    }
+
+    /**
+     * One instance as reported.
+     *
+     * @param index         the instance index
+     * @param running       the manager says RUNNING
+     * @param state         the manager's state, for messages ("RUNNING", "BACKOFF")
+     * @param pid           the manager's pid, 0 if none
+     * @param version       the version label it runs ("" if unset)
+     * @param available     RUNNING, consistent with /proc, and holding every expected port
+     * @param expectedPorts the ports it is declared to listen on
+     * @param boundPorts    those of them its process or a descendant holds
+     */
+    public record Instance(int index, boolean running, String state, int pid, String version, boolean available,
+                           List<Integer> expectedPorts, List<Integer> boundPorts) {
+        public Instance {
+            Objects.requireNonNull(state, "state");
+            Objects.requireNonNull(version, "version");
+            expectedPorts = List.copyOf(expectedPorts);
+            boundPorts = List.copyOf(boundPorts);
+        }
+    }
+
+    /**
+     * A finding about the service.
+     *
+     * @param code     its stable code ("CRASH_LOOP")
+     * @param instance the instance it concerns, -1 for the whole service
+     * @param version  for MEMORY_BASELINE_REGRESSED, the version that regressed; else ""
+     * @param summary  its one line
+     */
+    public record Finding(String code, int instance, String version, String summary) {
+        public Finding {
+            Objects.requireNonNull(code, "code");
+            Objects.requireNonNull(version, "version");
+            Objects.requireNonNull(summary, "summary");
+        }
+    }
+
+    /** Whether the host reports the service. */
+    public boolean reportsService() {
+        return declared >= 0;
+    }
+
+    /** The instance with {@code index}, or null. */
+    public Instance instance(int index) {
+        for (Instance i : instances) {
+            if (i.index() == index) {
+                return i;
+            }
+        }
+        return null;
+    }
+
+    /** Whether the host carries every label of {@code selector}. */
+    public boolean matches(Map<String, String> selector) {
+        for (Map.Entry<String, String> e : selector.entrySet()) {
+            if (!e.getValue().equals(labels.get(e.getKey()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,130 @@
+package dev.fleetkeeper.controller.rollout;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * How a rollout proceeds. Immutable; the compact constructor replaces zero values by the
+ * defaults (Nomad's update stanza) and checks the rest, saying what is expected.
+ *
+ * @param canary                instances updated first, alone [{@value #DEFAULT_CANARY}]
+ * @param batch                 instances per batch after the canary: "N" or "P%" of the instances in
+ *                              the rollout, rounded up [{@value #DEFAULT_BATCH}]
+ * @param minHealthyMillis      how long an instance must pass every gate to count as done [10 s]
+ * @param healthyDeadlineMillis how long an instance may take to become healthy [5 min]; also how
+ *                              long a disconnected host is waited for
+ * @param progressDeadlineMillis how long the rollout may go without an instance becoming healthy [10 min]
+ * @param maxFailures           failed instances tolerated [0]
+ * @param autoPromote           promote after a healthy canary without an operator
+ * @param autoRollback          on failure, send every changed instance back to its previous release
+ * @param pauseOnDisconnect     a host disconnected past the healthy deadline pauses instead of failing
+ * @param probe                 "" (none); probes are not supported yet
+ * @param memoryTolerance       accepted growth of the settled memory over the previous version's, as
+ *                              a fraction; 0 for the service's own tolerance (the agent's finding)
+ */
+public record RolloutPlan(int canary, String batch, long minHealthyMillis, long healthyDeadlineMillis,
+                          long progressDeadlineMillis, int maxFailures, boolean autoPromote, boolean autoRollback,
+                          boolean pauseOnDisconnect, String probe, double memoryTolerance) {
+
+    /** Canary instances when not asked. */
+    public static final int DEFAULT_CANARY = 1;
+    /** Batch size when not asked. */
+    public static final String DEFAULT_BATCH = "1";
+    /** Min healthy time when not asked. */
+    public static final Duration DEFAULT_MIN_HEALTHY = Duration.ofSeconds(10);
+    /** Healthy deadline when not asked. */
+    public static final Duration DEFAULT_HEALTHY_DEADLINE = Duration.ofMinutes(5);
+    /** Progress deadline when not asked. */
+    public static final Duration DEFAULT_PROGRESS_DEADLINE = Duration.ofMinutes(10);
+
+    public RolloutPlan {
+        Objects.requireNonNull(batch, "batch");
+        Objects.requireNonNull(probe, "probe");
+        if (canary < 0) {
+            throw new IllegalArgumentException("canary: " + canary + " (expected: >= 1, or 0 for the default "
+                    + DEFAULT_CANARY + ")");
+        }
+        canary = canary == 0 ? DEFAULT_CANARY : canary;
+        batch = batch.isBlank() ? DEFAULT_BATCH : batch.strip();
+        parseBatch(batch);
+        minHealthyMillis = orDefault("min_healthy_ms", minHealthyMillis, DEFAULT_MIN_HEALTHY);
+        healthyDeadlineMillis = orDefault("healthy_deadline_ms", healthyDeadlineMillis, DEFAULT_HEALTHY_DEADLINE);
+        progressDeadlineMillis = orDefault("progress_deadline_ms", progressDeadlineMillis, DEFAULT_PROGRESS_DEADLINE);
+        if (healthyDeadlineMillis <= minHealthyMillis) {
+            throw new IllegalArgumentException("healthy_deadline_ms: " + healthyDeadlineMillis
+                    + " (expected: more than min_healthy_ms " + minHealthyMillis
+                    + ", or an instance could never become healthy in time)");
+        }
+        if (progressDeadlineMillis < healthyDeadlineMillis) {
+            throw new IllegalArgumentException("progress_deadline_ms: " + progressDeadlineMillis
+                    + " (expected: at least healthy_deadline_ms " + healthyDeadlineMillis + ")");
+        }
+        if (maxFailures < 0) {
+            throw new IllegalArgumentException("max_failures: " + maxFailures + " (expected: >= 0)");
+        }
+        if (!probe.isBlank()) {
+            throw new IllegalArgumentException("probe: '" + probe + "' is not supported yet (probes must run on the "
+                    + "instance's host; expected: \"\" for none)");
+        }
+        probe = "";
+        if (!(memoryTolerance >= 0) || Double.isInfinite(memoryTolerance)) {
+            throw new IllegalArgumentException("memory_tolerance: " + memoryTolerance
+                    + " (expected: a fraction >= 0 such as 0.2, or 0 for the service's own tolerance)");
+        }
+    }
+
+    /** Every value at its default. */
+    public static RolloutPlan defaults() {
+        return new RolloutPlan(0, "", 0, 0, 0, 0, false, false, false, "", 0);
+    }
+
+    /**
+     * Checks the plan against a rollout of {@code instances} instances.
+     *
+     * @throws IllegalArgumentException saying what is wrong
+     */
+    public void checkFor(int instances) {
+        if (canary > instances) {
+            throw new IllegalArgumentException("canary: " + canary + " but the rollout has only " + instances
+                    + " instance(s) (expected: 1 to " + instances + ")");
+        }
+    }
+
+    /** Instances per batch in a rollout of {@code instances} instances: at least 1. */
+    public int batchSize(int instances) {
+        int[] b = parseBatch(batch);
+        int n = b[0] >= 0 ? b[0] : (int) (((long) instances * b[1] + 99) / 100);
+        return Math.max(1, n);
+    }
+
+    /** {number, -1} or {-1, percent}. */
+    private static int[] parseBatch(String spec) {
+        String s = spec.strip();
+        try {
+            if (s.endsWith("%")) {
+                int p = Integer.parseInt(s.substring(0, s.length() - 1).strip());
+                if (p >= 1 && p <= 100) {
+                    return new int[] {-1, p};
+                }
+            } else {
+                int n = Integer.parseInt(s);
+                if (n >= 1) {
+                    return new int[] {n, -1};
+                }
+            }
+        } catch (NumberFormatException e) {
+            // Falls through to the message below.
+        }
+        throw new IllegalArgumentException("batch: '" + spec + "' (expected: a number of instances >= 1 such as 2, "
+                + "or a percentage of the rollout's instances from 1% to 100% such as 25%)");
+    }
+
+    private static long orDefault(String name, long value, Duration dflt) {
+        if (value < 0) {
+            throw new IllegalArgumentException(name + ": " + value + " (expected: > 0, or 0 for the default "
+                    + dflt.toString().substring(2).toLowerCase(Locale.ROOT) + ")");
+        }
+        return value == 0 ? dflt.toMillis() : value;
+    }
+}

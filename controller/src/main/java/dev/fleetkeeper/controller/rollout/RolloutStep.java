@@ -1,0 +1,120 @@
+package dev.fleetkeeper.controller.rollout;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One instance of a rollout. Immutable; changes make a new step (state changes are checked
+ * against {@link RolloutStepState}'s table).
+ *
+ * @param hostId             the host's id
+ * @param hostname           the host's name when the rollout started
+ * @param instance           the instance index
+ * @param canary             whether it is one of the canaries
+ * @param batch              batch number after the canary (1, 2, ...); 0 for canaries
+ * @param state              where it is
+ * @param previous           the release it ran before: what a rollback sends back
+ * @param actionId           the ApplyRelease action id ("" until sent, and when the instance already
+ *                           ran the release); a resend reuses it
+ * @param rollbackActionId   the rollback's action id ("" unless rolled back)
+ * @param oldPid             the instance's pid before (0: none)
+ * @param newPid             its pid on the new release, as first seen verifying (0: not yet); a
+ *                           different pid later means it restarted
+ * @param sentAtMillis       when it began (sent, or began verifying); the healthy deadline counts from here
+ * @param finishedAtMillis   when it ended (0: not yet)
+ * @param healthySinceMillis since when every gate has passed (0: not now)
+ * @param gates              the latest gate results
+ * @param message            why it failed, or what it waits for
+ */
+public record RolloutStep(String hostId, String hostname, int instance, boolean canary, int batch,
+                          RolloutStepState state, Release previous, String actionId, String rollbackActionId,
+                          int oldPid, int newPid, long sentAtMillis, long finishedAtMillis, long healthySinceMillis,
+                          List<GateResult> gates, String message) {
+
+    public RolloutStep {
+        Objects.requireNonNull(hostId, "hostId");
+        Objects.requireNonNull(hostname, "hostname");
+        Objects.requireNonNull(state, "state");
+        Objects.requireNonNull(previous, "previous");
+        Objects.requireNonNull(actionId, "actionId");
+        Objects.requireNonNull(rollbackActionId, "rollbackActionId");
+        gates = List.copyOf(gates);
+        Objects.requireNonNull(message, "message");
+        if (instance < 0) {
+            throw new IllegalArgumentException("instance: " + instance + " (expected: >= 0)");
+        }
+    }
+
+    /** A step not yet started. */
+    static RolloutStep pending(String hostId, String hostname, int instance, boolean canary, int batch,
+                               Release previous) {
+        return new RolloutStep(hostId, hostname, instance, canary, batch, RolloutStepState.PENDING, previous, "", "",
+                0, 0, 0, 0, 0, List.of(), "");
+    }
+
+    /** "web-1 worker#2", for messages. */
+    public String describe(String service) {
+        return hostname + " " + service + "#" + instance;
+    }
+
+    /** Whether this rollout changed the instance (sent it the release): only those roll back. */
+    public boolean changed() {
+        return !actionId.isEmpty();
+    }
+
+    RolloutStep sent(String id, int pid, long now) {
+        return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.SENT), previous, id,
+                rollbackActionId, pid, 0, now, 0, 0, List.of(), "waiting for the agent's answer");
+    }
+
+    /** Already on the release: verified without sending anything. */
+    RolloutStep verifyingUnchanged(int pid, long now) {
+        return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.VERIFYING),
+                previous, "", rollbackActionId, pid, 0, now, 0, 0, List.of(),
+                "already runs the release; checking its gates");
+    }
+
+    RolloutStep verifying(int oldPidSeen, String why) {
+        return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.VERIFYING),
+                previous, actionId, rollbackActionId, oldPidSeen > 0 ? oldPidSeen : oldPid, 0, sentAtMillis, 0, 0,
+                gates, why);
+    }
+
+    /** The same state with the latest gate results, the pid seen and the healthy-since time. */
+    RolloutStep checked(int pidSeen, long healthySince, List<GateResult> results, String why) {
+        return new RolloutStep(hostId, hostname, instance, canary, batch, state, previous, actionId, rollbackActionId,
+                oldPid, pidSeen, sentAtMillis, finishedAtMillis, healthySince, results, why);
+    }
+
+    RolloutStep healthy(long now) {
+        return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.HEALTHY), previous,
+                actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, healthySinceMillis, gates, "");
+    }
+
+    RolloutStep failed(String why, long now) {
+        return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.FAILED), previous,
+                actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, 0, gates, why);
+    }
+
+    RolloutStep skipped(String why, long now) {
+        return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.SKIPPED), previous,
+                actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, 0, gates, why);
+    }
+
+    RolloutStep rollingBack(String id, long now) {
+        return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.ROLLING_BACK),
+                previous, actionId, id, oldPid, newPid, sentAtMillis, 0, 0, gates,
+                "sent back to " + previous.version() + " at " + now);
+    }
+
+    RolloutStep rolledBack(long now) {
+        return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.ROLLED_BACK),
+                previous, actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, 0, gates,
+                "back on " + previous.version());
+    }
+
+    RolloutStep withMessage(String why) {
+        return new RolloutStep(hostId, hostname, instance, canary, batch, state, previous, actionId, rollbackActionId,
+                oldPid, newPid, sentAtMillis, finishedAtMillis, healthySinceMillis, gates, why);
+    }
+}

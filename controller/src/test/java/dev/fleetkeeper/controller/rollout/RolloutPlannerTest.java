@@ -1,0 +1,443 @@
+package dev.fleetkeeper.controller.rollout;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The pure rollout decisions: phases, gates, deadlines, floors, disconnects, rollback. */
+@Timeout(value = 10, unit = TimeUnit.SECONDS)
+final class RolloutPlannerTest {
+
+    private static final long T0 = 1_700_000_000_000L;
+    private static final long MIN_HEALTHY = 10_000;
+    private static final long HEALTHY_DEADLINE = 60_000;
+    private static final long PROGRESS_DEADLINE = 120_000;
+
+    /** A fake fleet whose agents apply releases: a new pid and the release's version. */
+    private final Map<String, Inst[]> fleet = new LinkedHashMap<>();
+    private final Map<String, Boolean> online = new LinkedHashMap<>();
+    private final Map<String, Long> lastSeen = new LinkedHashMap<>();
+    private final Map<String, List<RolloutHost.Finding>> findings = new LinkedHashMap<>();
+    private final Map<String, Map<String, Long>> baselines = new LinkedHashMap<>();
+    /** Every release applied, "host#index=version", in order. */
+    private final List<String> applied = new ArrayList<>();
+    private int nextPid = 1000;
+    private long now = T0;
+
+    private static final class Inst {
+        int pid;
+        String version = "v1";
+        boolean running = true;
+        boolean bindsPorts = true;
+    }
+
+    private void host(String id, int instances) {
+        Inst[] a = new Inst[instances];
+        for (int i = 0; i < instances; i++) {
+            a[i] = new Inst();
+            a[i].pid = nextPid++;
+        }
+        fleet.put(id, a);
+        online.put(id, true);
+        lastSeen.put(id, now);
+        findings.put(id, new ArrayList<>());
+        baselines.put(id, new LinkedHashMap<>());
+    }
+
+    private Map<String, RolloutHost> hosts() {
+        Map<String, RolloutHost> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Inst[]> e : fleet.entrySet()) {
+            String id = e.getKey();
+            if (online.get(id)) {
+                lastSeen.put(id, now);
+            }
+            List<RolloutHost.Instance> list = new ArrayList<>();
+            for (int i = 0; i < e.getValue().length; i++) {
+                Inst x = e.getValue()[i];
+                List<Integer> expected = List.of(3000 + i);
+                boolean bound = x.running && x.bindsPorts;
+                list.add(new RolloutHost.Instance(i, x.running, x.running ? "RUNNING" : "BACKOFF",
+                        x.running ? x.pid : 0, x.version, bound, expected, bound ? expected : List.of()));
+            }
+            out.put(id, new RolloutHost(id, id, Map.of("role", "web"), online.get(id), lastSeen.get(id),
+                    e.getValue().length, list, findings.get(id), baselines.get(id)));
+        }
+        return out;
+    }
+
+    private static RolloutPlan plan(int canary, String batch, int maxFailures, boolean autoPromote,
+                                    boolean autoRollback, boolean pauseOnDisconnect, double tolerance) {
+        return new RolloutPlan(canary, batch, MIN_HEALTHY, HEALTHY_DEADLINE, PROGRESS_DEADLINE, maxFailures,
+                autoPromote, autoRollback, pauseOnDisconnect, "", tolerance);
+    }
+
+    private Rollout start(RolloutPlan plan) {
+        return RolloutPlanner.plan("ro-1", "web", Map.of(), Release.ofVersion("v2"), plan, "test",
+                hosts().values(), now);
+    }
+
+    /** One decision whose sends the fake agents apply and answer at once, SUCCEEDED. */
+    private Rollout step(Rollout r) {
+        RolloutPlanner.Decision d = RolloutPlanner.decide(r, hosts(), Set.of(), now);
+        Rollout next = d.rollout();
+        for (RolloutPlanner.Send s : d.sends()) {
+            next = RolloutPlanner.answered(next, s.actionId(), apply(s), now);
+        }
+        return next;
+    }
+
+    private RolloutPlanner.Answer apply(RolloutPlanner.Send s) {
+        Inst x = fleet.get(s.step().hostId())[s.step().instance()];
+        int old = x.pid;
+        x.pid = nextPid++;
+        x.version = s.release().version();
+        applied.add(s.step().hostId() + "#" + s.step().instance() + "=" + s.release().version());
+        return new RolloutPlanner.Answer(RolloutPlanner.Answer.Kind.SUCCEEDED, "", old);
+    }
+
+    /** Decides every second for {@code millis}. */
+    private Rollout run(Rollout r, long millis) {
+        long end = now + millis;
+        while (now < end) {
+            r = step(r);
+            now += 1000;
+        }
+        return step(r);
+    }
+
+    private static RolloutStep stepOf(Rollout r, String host, int index) {
+        return r.steps().stream().filter(s -> s.hostId().equals(host) && s.instance() == index).findFirst()
+                .orElseThrow();
+    }
+
+    // ---------------------------------------------------------------- planning
+
+    @Test
+    void plan_putsCanariesFirst_thenBatchesHostByHostAndInstanceByInstance() {
+        host("web-2", 2);
+        host("web-1", 2);
+        Rollout r = start(plan(1, "2", 0, false, false, false, 0));
+
+        assertThat(r.state()).isEqualTo(RolloutState.PENDING);
+        assertThat(r.steps()).extracting(s -> s.hostId() + "#" + s.instance() + " c=" + s.canary() + " b=" + s.batch())
+                .containsExactly("web-1#0 c=true b=0", "web-1#1 c=false b=1", "web-2#0 c=false b=1",
+                        "web-2#1 c=false b=2");
+        assertThat(r.steps()).allMatch(s -> s.previous().version().equals("v1"));
+    }
+
+    @Test
+    void plan_refusesNoMatchingHost_canaryAboveInstances_andMissingVersion() {
+        host("web-1", 2);
+        assertThatThrownBy(() -> RolloutPlanner.plan("ro-1", "web", Map.of("role", "db"), Release.ofVersion("v2"),
+                RolloutPlan.defaults(), "", hosts().values(), now)).isInstanceOf(RolloutRefusedException.class)
+                .hasMessageContaining("no online host with labels {role=db} reports service 'web'");
+        assertThatThrownBy(() -> start(plan(3, "1", 0, false, false, false, 0)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("canary: 3 but the rollout has only 2");
+        assertThatThrownBy(() -> RolloutPlanner.plan("ro-1", "web", Map.of(), Release.ofVersion(""),
+                RolloutPlan.defaults(), "", hosts().values(), now)).hasMessageStartingWith("release.version: missing");
+    }
+
+    // ---------------------------------------------------------------- phases
+
+    @Test
+    void canary_goesAlone_thenAwaitsPromotion_thenBatchesRollToSuccess() {
+        host("web-1", 2);
+        host("web-2", 2);
+        Rollout r = step(start(plan(1, "1", 0, false, false, false, 0)));
+        assertThat(r.state()).isEqualTo(RolloutState.CANARY);
+        assertThat(applied).containsExactly("web-1#0=v2");
+        assertThat(stepOf(r, "web-1", 0).state()).isEqualTo(RolloutStepState.VERIFYING);
+
+        r = run(r, MIN_HEALTHY + 5_000);
+        assertThat(stepOf(r, "web-1", 0).state()).isEqualTo(RolloutStepState.HEALTHY);
+        assertThat(stepOf(r, "web-1", 0).gates()).allMatch(GateResult::ok).extracting(GateResult::gate)
+                .containsExactly("up", "ports", "probe", "memory", "crash");
+        assertThat(r.state()).isEqualTo(RolloutState.AWAITING_PROMOTION);
+        r = run(r, 200_000);
+        assertThat(r.state()).as("waits for an operator, deadlines do not run").isEqualTo(RolloutState.AWAITING_PROMOTION);
+        assertThat(applied).hasSize(1);
+
+        r = RolloutPlanner.promote(r, now);
+        assertThat(r.state()).isEqualTo(RolloutState.ROLLING);
+        r = run(r, 4 * (MIN_HEALTHY + 3_000));
+        assertThat(r.state()).isEqualTo(RolloutState.SUCCEEDED);
+        assertThat(r.finishedAtMillis()).isPositive();
+        assertThat(applied).containsExactly("web-1#0=v2", "web-1#1=v2", "web-2#0=v2", "web-2#1=v2");
+        assertThat(r.steps()).allMatch(s -> s.state() == RolloutStepState.HEALTHY);
+    }
+
+    @Test
+    void autoPromote_skipsTheOperator_andEachInstanceIsRestartedExactlyOnce() {
+        host("web-1", 3);
+        Rollout r = run(start(plan(1, "1", 0, true, false, false, 0)), 5 * (MIN_HEALTHY + 3_000));
+        assertThat(r.state()).isEqualTo(RolloutState.SUCCEEDED);
+        assertThat(applied).containsExactly("web-1#0=v2", "web-1#1=v2", "web-1#2=v2");
+    }
+
+    @Test
+    void batches_neverTakeMoreThanTheHostFloorAllowsDownAtOnce() {
+        host("web-1", 3);
+        host("web-2", 3);
+        Rollout r = run(start(plan(1, "100%", 0, true, false, false, 0)), MIN_HEALTHY + 3_000);
+        assertThat(r.state()).isEqualTo(RolloutState.ROLLING);
+        for (int i = 0; i < 40 && r.state() == RolloutState.ROLLING; i++) {
+            r = step(r);
+            Map<String, Integer> inFlight = new LinkedHashMap<>();
+            for (RolloutStep s : r.steps()) {
+                if (s.state().isInFlight()) {
+                    inFlight.merge(s.hostId(), 1, Integer::sum);
+                }
+            }
+            assertThat(inFlight.values()).as("in flight per host").allMatch(n -> n <= 1);
+            now += 2_000;
+        }
+        assertThat(r.state()).isEqualTo(RolloutState.SUCCEEDED);
+        assertThat(applied).hasSize(6).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void instanceAlreadyOnTheRelease_isVerifiedButNeverRestarted() {
+        host("web-1", 2);
+        fleet.get("web-1")[1].version = "v2";
+        Rollout r = run(start(plan(1, "1", 0, true, false, false, 0)), 3 * (MIN_HEALTHY + 3_000));
+        assertThat(r.state()).isEqualTo(RolloutState.SUCCEEDED);
+        assertThat(applied).containsExactly("web-1#0=v2");
+        assertThat(stepOf(r, "web-1", 1).actionId()).isEmpty();
+    }
+
+    // ---------------------------------------------------------------- gates
+
+    @Test
+    void baselineRegression_rejectsTheCanary() {
+        host("web-1", 2);
+        Rollout r = step(start(plan(1, "1", 0, true, false, false, 0)));
+        findings.get("web-1").add(new RolloutHost.Finding(RolloutGates.BASELINE_REGRESSED, -1, "v2",
+                "version v2 of 'web' settles at 182 MiB after a start, 52% above version v1 (120 MiB; tolerance 20%)"));
+        r = step(r);
+
+        RolloutStep canary = stepOf(r, "web-1", 0);
+        assertThat(canary.state()).isEqualTo(RolloutStepState.FAILED);
+        assertThat(canary.message()).startsWith("memory: version v2 of 'web' settles at 182 MiB");
+        assertThat(canary.gates()).filteredOn(g -> g.gate().equals("memory")).singleElement()
+                .matches(g -> !g.ok());
+        assertThat(r.state()).isEqualTo(RolloutState.FAILED);
+        assertThat(r.message()).startsWith("1 instance(s) failed (max_failures 0): web-1 web#0: memory:");
+        assertThat(stepOf(r, "web-1", 1).state()).isEqualTo(RolloutStepState.SKIPPED);
+    }
+
+    @Test
+    void memoryTolerance_inThePlan_comparesTheVersionsBaselines() {
+        host("web-1", 2);
+        baselines.get("web-1").put("v1", 100L << 20);
+        baselines.get("web-1").put("v2", 125L << 20);
+        Rollout r = step(step(start(plan(1, "1", 0, true, false, false, 0.2))));
+        assertThat(stepOf(r, "web-1", 0).state()).isEqualTo(RolloutStepState.FAILED);
+        assertThat(stepOf(r, "web-1", 0).message()).isEqualTo("memory: baseline 125 MiB vs 100 MiB for v1 (tolerance 20%)");
+
+        baselines.get("web-1").put("v2", 110L << 20);
+        fleet.get("web-1")[0].version = "v1";
+        applied.clear();
+        Rollout ok = run(RolloutPlanner.plan("ro-2", "web", Map.of(), Release.ofVersion("v2"),
+                plan(1, "1", 0, true, false, false, 0.2), "", hosts().values(), now), MIN_HEALTHY + 2_000);
+        assertThat(stepOf(ok, "web-1", 0).state()).isEqualTo(RolloutStepState.HEALTHY);
+    }
+
+    @Test
+    void crashLoop_failsTheStepAtOnce_andAutoRollbackTouchesOnlyTheCanary() {
+        host("web-1", 2);
+        host("web-2", 2);
+        Rollout r = step(start(plan(1, "1", 0, true, true, false, 0)));
+        assertThat(applied).containsExactly("web-1#0=v2");
+        fleet.get("web-1")[0].running = false;
+        findings.get("web-1").add(new RolloutHost.Finding(RolloutGates.CRASH_LOOP, 0, "", "restarted 5x in 60 s"));
+
+        r = step(r);
+        assertThat(r.state()).isEqualTo(RolloutState.ROLLING_BACK);
+        r = step(r);
+        assertThat(r.state()).isEqualTo(RolloutState.ROLLED_BACK);
+        assertThat(r.message()).startsWith("1 instance(s) failed (max_failures 0): web-1 web#0: ")
+                .contains("crash: CRASH_LOOP: restarted 5x in 60 s").endsWith("; rolled back 1 instance(s)");
+        assertThat(applied).as("the canary went back to v1; no other instance was touched")
+                .containsExactly("web-1#0=v2", "web-1#0=v1");
+        RolloutStep canary = stepOf(r, "web-1", 0);
+        assertThat(canary.state()).isEqualTo(RolloutStepState.ROLLED_BACK);
+        assertThat(canary.rollbackActionId()).endsWith("-rb").isNotEqualTo(canary.actionId());
+        assertThat(r.steps()).filteredOn(s -> !s.canary()).allMatch(s -> s.state() == RolloutStepState.SKIPPED
+                && s.actionId().isEmpty());
+    }
+
+    @Test
+    void portsNeverBound_failTheStepAtTheHealthyDeadline() {
+        host("web-1", 2);
+        Rollout r = step(start(plan(1, "1", 0, true, false, false, 0)));
+        fleet.get("web-1")[0].bindsPorts = false;
+        r = run(r, HEALTHY_DEADLINE - 2_000);
+        assertThat(stepOf(r, "web-1", 0).state()).isEqualTo(RolloutStepState.VERIFYING);
+        assertThat(stepOf(r, "web-1", 0).message()).isEqualTo("waiting: ports: port 3000 not bound by the instance");
+        r = run(r, 5_000);
+        assertThat(stepOf(r, "web-1", 0).state()).isEqualTo(RolloutStepState.FAILED);
+        assertThat(stepOf(r, "web-1", 0).message()).isEqualTo("not healthy within 60 s: ports: port 3000 not bound by the instance");
+        assertThat(r.state()).isEqualTo(RolloutState.FAILED);
+    }
+
+    @Test
+    void restartDuringMinHealthy_restartsTheHealthyClock() {
+        host("web-1", 2);
+        Rollout r = run(start(plan(1, "1", 0, false, false, false, 0)), MIN_HEALTHY - 3_000);
+        assertThat(stepOf(r, "web-1", 0).healthySinceMillis()).isPositive();
+        fleet.get("web-1")[0].pid = 9999;
+        r = step(r);
+        assertThat(stepOf(r, "web-1", 0).healthySinceMillis()).isZero();
+        assertThat(stepOf(r, "web-1", 0).message()).contains("up: restarted (pid");
+        now += 5_000;
+        r = step(r);
+        assertThat(stepOf(r, "web-1", 0).state()).as("healthy again only for 5 s").isEqualTo(RolloutStepState.VERIFYING);
+        r = run(r, MIN_HEALTHY);
+        assertThat(stepOf(r, "web-1", 0).state()).isEqualTo(RolloutStepState.HEALTHY);
+        assertThat(stepOf(r, "web-1", 0).newPid()).isEqualTo(9999);
+    }
+
+    @Test
+    void maxFailures_toleratesThatManyFailedInstances() {
+        host("web-1", 1);
+        host("web-2", 1);
+        host("web-3", 1);
+        Rollout r = run(start(plan(1, "1", 1, true, false, false, 0)), MIN_HEALTHY + 2_000);
+        r = step(r);
+        RolloutStep second = r.steps().stream().filter(s -> s.state() == RolloutStepState.VERIFYING).findFirst()
+                .orElseThrow();
+        fleet.get(second.hostId())[second.instance()].running = false;
+        r = run(r, HEALTHY_DEADLINE + 3 * (MIN_HEALTHY + 3_000));
+        assertThat(r.failures()).isEqualTo(1);
+        assertThat(r.state()).isEqualTo(RolloutState.SUCCEEDED);
+        assertThat(r.message()).endsWith(", 1 failed (tolerated)");
+    }
+
+    // ---------------------------------------------------------------- deadlines, pause, disconnects
+
+    @Test
+    void progressDeadline_failsARolloutThatStopsProgressing() {
+        host("web-1", 2);
+        // The canary's host keeps an instance down that is not ours: the floor holds the canary back.
+        fleet.get("web-1")[1].running = false;
+        Rollout r = run(start(plan(1, "1", 0, true, false, false, 0)), PROGRESS_DEADLINE - 2_000);
+        assertThat(r.state()).isEqualTo(RolloutState.CANARY);
+        assertThat(stepOf(r, "web-1", 0).message()).isEqualTo("waiting: web-1 has 1 of 2 instance(s) available, floor 1");
+        r = run(r, 5_000);
+        assertThat(r.state()).isEqualTo(RolloutState.FAILED);
+        assertThat(r.message()).isEqualTo("no instance became healthy within the progress deadline of 120 s");
+        assertThat(applied).isEmpty();
+    }
+
+    @Test
+    void pause_startsNothingNew_resumeContinuesWhereItPaused() {
+        host("web-1", 3);
+        Rollout r = run(start(plan(1, "1", 0, true, false, false, 0)), MIN_HEALTHY + 2_000);
+        r = step(r);
+        assertThat(applied).hasSize(2);
+        r = RolloutPlanner.pause(r, now);
+        assertThat(r.state()).isEqualTo(RolloutState.PAUSED);
+        assertThat(r.pausedFrom()).isEqualTo(RolloutState.ROLLING);
+        r = run(r, PROGRESS_DEADLINE + 10_000);
+        assertThat(r.state()).as("no deadline runs while paused").isEqualTo(RolloutState.PAUSED);
+        assertThat(applied).as("the step in flight finished, nothing new started").hasSize(2);
+        assertThat(r.count(RolloutStepState.HEALTHY)).isEqualTo(2);
+
+        r = RolloutPlanner.resume(r, now);
+        assertThat(r.state()).isEqualTo(RolloutState.ROLLING);
+        assertThat(r.pausedFrom()).isNull();
+        r = run(r, MIN_HEALTHY + 3_000);
+        assertThat(r.state()).isEqualTo(RolloutState.SUCCEEDED);
+        assertThat(applied).hasSize(3);
+    }
+
+    @Test
+    void operatorActions_inTheWrongState_areRefusedSayingWhen() {
+        host("web-1", 2);
+        Rollout r = start(plan(1, "1", 0, false, false, false, 0));
+        assertThatThrownBy(() -> RolloutPlanner.promote(r, now)).isInstanceOf(RolloutRefusedException.class)
+                .hasMessage("cannot promote rollout ro-1: it is PENDING (promote is possible only while AWAITING_PROMOTION)");
+        assertThatThrownBy(() -> RolloutPlanner.resume(r, now)).isInstanceOf(RolloutRefusedException.class);
+        Rollout aborted = RolloutPlanner.abort(r, now);
+        assertThat(aborted.state()).isEqualTo(RolloutState.ABORTED);
+        assertThat(aborted.steps()).allMatch(s -> s.state() == RolloutStepState.SKIPPED);
+        assertThatThrownBy(() -> RolloutPlanner.rollback(aborted, now)).isInstanceOf(RolloutRefusedException.class);
+        assertThat(RolloutPlanner.decide(aborted, hosts(), Set.of(), now).sends()).isEmpty();
+    }
+
+    @Test
+    void operatorRollback_fromAwaitingPromotion_sendsTheCanaryBack() {
+        host("web-1", 2);
+        Rollout r = run(start(plan(1, "1", 0, false, false, false, 0)), MIN_HEALTHY + 2_000);
+        assertThat(r.state()).isEqualTo(RolloutState.AWAITING_PROMOTION);
+        r = step(step(RolloutPlanner.rollback(r, now)));
+        assertThat(r.state()).isEqualTo(RolloutState.ROLLED_BACK);
+        assertThat(applied).containsExactly("web-1#0=v2", "web-1#0=v1");
+    }
+
+    @Test
+    void disconnectedHost_pastTheHealthyDeadline_failsTheRollout() {
+        host("web-1", 2);
+        Rollout r = step(start(plan(1, "1", 0, true, false, false, 0)));
+        online.put("web-1", false);
+        r = run(r, HEALTHY_DEADLINE - 2_000);
+        assertThat(r.state()).isEqualTo(RolloutState.CANARY);
+        assertThat(stepOf(r, "web-1", 0).message()).isEqualTo("waiting for web-1 to come back online");
+        r = run(r, 5_000);
+        assertThat(r.state()).isEqualTo(RolloutState.FAILED);
+        assertThat(r.message()).isEqualTo("web-1 offline for more than 60 s mid-rollout");
+    }
+
+    @Test
+    void disconnectedHost_withPauseOnDisconnect_pauses_andOnReconnectItsHealthyInstanceIsNotRestarted() {
+        host("web-1", 2);
+        Rollout r = step(start(plan(1, "1", 0, true, false, true, 0)));
+        online.put("web-1", false);
+        r = run(r, HEALTHY_DEADLINE + 2_000);
+        assertThat(r.state()).isEqualTo(RolloutState.PAUSED);
+        assertThat(r.message()).startsWith("paused: web-1 offline for more than 60 s mid-rollout");
+
+        online.put("web-1", true);
+        r = RolloutPlanner.resume(r, now);
+        r = run(r, 3 * (MIN_HEALTHY + 3_000));
+        assertThat(r.state()).isEqualTo(RolloutState.SUCCEEDED);
+        assertThat(applied).as("the canary was applied once").containsExactly("web-1#0=v2", "web-1#1=v2");
+    }
+
+    @Test
+    void sentStepWhoseAnswerIsNotAwaited_isResentWithTheSameActionId() {
+        host("web-1", 2);
+        RolloutPlanner.Decision first = RolloutPlanner.decide(start(plan(1, "1", 0, false, false, false, 0)), hosts(),
+                Set.of(), now);
+        String id = first.sends().get(0).actionId();
+        now += 1_000;
+        Set<String> awaiting = new HashSet<>(Set.of(id));
+        assertThat(RolloutPlanner.decide(first.rollout(), hosts(), awaiting, now).sends()).isEmpty();
+        RolloutPlanner.Decision again = RolloutPlanner.decide(first.rollout(), hosts(), Set.of(), now);
+        assertThat(again.sends()).singleElement().matches(s -> s.actionId().equals(id));
+        Rollout dup = RolloutPlanner.answered(again.rollout(), id,
+                new RolloutPlanner.Answer(RolloutPlanner.Answer.Kind.DUPLICATE, "", 0), now);
+        assertThat(stepOf(dup, "web-1", 0).state()).isEqualTo(RolloutStepState.VERIFYING);
+    }
+
+    @Test
+    void refusedRelease_failsTheStep() {
+        host("web-1", 2);
+        RolloutPlanner.Decision d = RolloutPlanner.decide(start(plan(1, "1", 0, false, false, false, 0)), hosts(),
+                Set.of(), now);
+        Rollout r = RolloutPlanner.answered(d.rollout(), d.sends().get(0).actionId(),
+                new RolloutPlanner.Answer(RolloutPlanner.Answer.Kind.FAILED, "releases/v2 does not exist", 0), now);
+        assertThat(stepOf(r, "web-1", 0).state()).isEqualTo(RolloutStepState.FAILED);
+        assertThat(r.failures()).isEqualTo(1);
+        assertThat(RolloutPlanner.decide(r, hosts(), Set.of(), now).rollout().state()).isEqualTo(RolloutState.FAILED);
+    }
+}
