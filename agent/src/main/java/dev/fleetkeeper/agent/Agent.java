@@ -125,7 +125,7 @@ public final class Agent implements AutoCloseable {
                     ServiceProtoMapper.event(e, "svc-" + agentStart + "-" + eventIds.incrementAndGet()));
             services = new ServiceManager(config.services(), drivers, new HostFacts(config.procRoot()),
                     this::lastScan, clock, config.reconcileInterval(), hostId, sink, link::publishServices,
-                    config.stateDir().resolve("baselines"));
+                    config.stateDir().resolve("baselines"), config.stateDir().resolve("releases"));
             scanner.setDetailEveryScan(services::isManaged);
             link.setCommandHandler(services::execute);
         }

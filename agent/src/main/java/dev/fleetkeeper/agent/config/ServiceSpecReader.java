@@ -42,7 +42,7 @@ final class ServiceSpecReader {
 
     static final List<String> KEYS = List.of("name", "driver", "instances", "command", "args", "env", "workingDir",
             "user", "ports", "portStride", "pidfile", "writablePaths", "stopSignal", "stopTimeout", "restart", "backoff",
-            "crashLoop", "startTimeout", "version", "remedies", "logs", "supervisor", "pm2", "memory");
+            "crashLoop", "startTimeout", "version", "remedies", "logs", "supervisor", "pm2", "memory", "releases");
     private static final List<String> BACKOFF_KEYS = List.of("initial", "max", "resetAfter");
     private static final List<String> CRASH_LOOP_KEYS = List.of("restarts", "window");
     private static final List<String> LOGS_KEYS = List.of("dir", "maxSize", "keep");
@@ -121,6 +121,7 @@ final class ServiceSpecReader {
             String configFile = r.string(path + ".supervisor.configFile", sup.get("configFile"), "");
             String pm2Home = r.string(path + ".pm2.home", pm2.get("home"), "");
             String workingDir = r.string(path + ".workingDir", m.get("workingDir"), "");
+            String releases = r.string(path + ".releases", m.get("releases"), "");
             return new ServiceSpec(
                     name,
                     driver,
@@ -165,7 +166,8 @@ final class ServiceSpecReader {
                             r.string(path + ".pm2.bin", pm2.get("bin"), "pm2"),
                             pm2Home.isEmpty() ? null : Path.of(pm2Home),
                             r.string(path + ".pm2.app", pm2.get("app"), name)) : noSettings(path, "pm2", m),
-                    memory(path + ".memory", m.get("memory")));
+                    memory(path + ".memory", m.get("memory")),
+                    releases.isEmpty() ? null : Path.of(releases));
         } catch (IllegalArgumentException e) {
             // A validation message starts with the key it is about ("instances: 0 (...)").
             String message = e.getMessage();

@@ -13,9 +13,10 @@ import java.util.Objects;
  * @param doctor  the doctor's report, for a Doctor command
  * @param lines   output lines, for a Tail command
  * @param recycled the old and new pid, for a Recycle command
+ * @param released what an ApplyRelease command did (also when it failed after it began); null otherwise
  */
 public record CommandResult(Status status, String message, DoctorResult doctor, List<String> lines,
-                            Recycled recycled) {
+                            Recycled recycled, Released released) {
 
     public CommandResult {
         Objects.requireNonNull(status, "status");
@@ -23,13 +24,29 @@ public record CommandResult(Status status, String message, DoctorResult doctor, 
         lines = lines == null ? null : List.copyOf(lines);
     }
 
-    /** A result without a recycle outcome. */
+    /** A result without a recycle or release outcome. */
     public CommandResult(Status status, String message, DoctorResult doctor, List<String> lines) {
-        this(status, message, doctor, lines, null);
+        this(status, message, doctor, lines, null, null);
+    }
+
+    /** A result without a release outcome. */
+    public CommandResult(Status status, String message, DoctorResult doctor, List<String> lines, Recycled recycled) {
+        this(status, message, doctor, lines, recycled, null);
     }
 
     /** An instance's pids around a recycle; 0 for none. */
     public record Recycled(int oldPid, int newPid) {
+    }
+
+    /**
+     * An instance around an ApplyRelease: its pids (0 for none) and versions ("" when unset),
+     * and whether the new process was up before the old one was stopped.
+     */
+    public record Released(int oldPid, int newPid, String oldVersion, String newVersion, boolean startFirst) {
+        public Released {
+            Objects.requireNonNull(oldVersion, "oldVersion");
+            Objects.requireNonNull(newVersion, "newVersion");
+        }
     }
 
     public enum Status { SUCCEEDED, FAILED, REJECTED }

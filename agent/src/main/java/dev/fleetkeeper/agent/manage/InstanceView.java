@@ -15,9 +15,16 @@ import java.util.Objects;
  * @param boundPorts     those that the instance's process or a descendant holds
  * @param consistent     false when the manager and /proc disagree
  * @param memory         the memory trend, for services with a memory policy; null otherwise
+ * @param version        the version label the instance runs: its applied release's, else the declared one
  */
 public record InstanceView(InstanceStatus status, ProcessSample process, List<Integer> expectedPorts,
-                           List<Integer> boundPorts, boolean consistent, MemoryInfo memory) {
+                           List<Integer> boundPorts, boolean consistent, MemoryInfo memory, String version) {
+
+    /** A view of an instance on the declared version label "". */
+    public InstanceView(InstanceStatus status, ProcessSample process, List<Integer> expectedPorts,
+                        List<Integer> boundPorts, boolean consistent, MemoryInfo memory) {
+        this(status, process, expectedPorts, boundPorts, consistent, memory, "");
+    }
 
     /**
      * An instance's memory as the agent tracks it.
@@ -34,12 +41,13 @@ public record InstanceView(InstanceStatus status, ProcessSample process, List<In
 
     /** This view with {@code info} as its memory. */
     public InstanceView withMemory(MemoryInfo info) {
-        return new InstanceView(status, process, expectedPorts, boundPorts, consistent, info);
+        return new InstanceView(status, process, expectedPorts, boundPorts, consistent, info, version);
     }
 
     public InstanceView {
         Objects.requireNonNull(status, "status");
         expectedPorts = List.copyOf(expectedPorts);
         boundPorts = List.copyOf(boundPorts);
+        Objects.requireNonNull(version, "version");
     }
 }

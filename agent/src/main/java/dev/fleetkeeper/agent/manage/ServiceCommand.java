@@ -35,6 +35,24 @@ public sealed interface ServiceCommand {
         }
     }
 
+    /**
+     * Move one instance to a release: record it durably, switch the service's {@code current}
+     * symlink if asked, and replace the instance's process (start-first where possible). One step
+     * of a rollout, or of its rollback.
+     *
+     * @param release       the release
+     * @param switchCurrent whether to point the declared deploy root's {@code current} at the release
+     * @param rolloutId     the controller's rollout, for the event ("" if none)
+     */
+    record ApplyRelease(String service, int instance, dev.fleetkeeper.agent.release.Release release,
+                        boolean switchCurrent, String rolloutId) implements ServiceCommand {
+        public ApplyRelease {
+            Objects.requireNonNull(service, "service");
+            Objects.requireNonNull(release, "release");
+            Objects.requireNonNull(rolloutId, "rolloutId");
+        }
+    }
+
     /** The last {@code lines} lines of an instance's output. */
     record Tail(String service, int instance, int lines) implements ServiceCommand {
         public Tail {

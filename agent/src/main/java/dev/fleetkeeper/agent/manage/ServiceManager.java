@@ -14,6 +14,9 @@ import dev.fleetkeeper.agent.memory.LeakVerdict;
 import dev.fleetkeeper.agent.memory.MemorySample;
 import dev.fleetkeeper.agent.memory.MemoryWindow;
 import dev.fleetkeeper.agent.recycle.RecyclePlanner;
+import dev.fleetkeeper.agent.release.CurrentLink;
+import dev.fleetkeeper.agent.release.Release;
+import dev.fleetkeeper.agent.release.ReleaseBook;
 import dev.fleetkeeper.agent.recycle.RecycleRun;
 import dev.fleetkeeper.agent.service.DriverException;
 import dev.fleetkeeper.agent.service.DriverKind;
@@ -27,6 +30,9 @@ import dev.fleetkeeper.agent.service.ServiceSpec.RemedyPolicy;
 import dev.fleetkeeper.agent.telemetry.HostScan;
 import dev.fleetkeeper.agent.telemetry.ProcessId;
 import dev.fleetkeeper.agent.telemetry.ProcessSample;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -75,6 +81,17 @@ import org.slf4j.LoggerFactory;
  * reconciliation sees it running with its ports bound ({@link RecycleRun}), or its start timeout
  * passes. All of it is local: it goes on while the controller is unreachable.
  *
+ * <h2>Releases</h2>
+ * An {@link ServiceCommand.ApplyRelease} moves one instance to a release: the release is
+ * recorded in the {@link ReleaseBook} (durably, before anything else), the deploy root's
+ * {@code current} is switched if asked ({@link CurrentLink}), and the instance's process is
+ * replaced through its driver. From then on the instance's <em>effective</em> spec (the declared
+ * one with its release applied, {@link Release#applyTo}) is what every start of it uses: the
+ * first starts, the driver's crash restarts ({@link ServiceDriver#applyInstance}), restarts,
+ * recycles and repairs. If the replacement fails, the book goes back to what the instance
+ * actually runs. Only the built-in driver can run instances of one service on different
+ * releases; for supervisord and PM2 the command is rejected.
+ *
  * <h2>Never harm what is not ours</h2>
  * The manager signals nothing itself: drivers stop their own instances, and {@link Remedies}
  * stops only processes whose environment proves they belong to the service.
@@ -89,6 +106,8 @@ public final class ServiceManager implements AutoCloseable {
 
     private final List<ServiceDeclaration> declarations;
     private final StartupBaselines baselines;
+    /** The release each instance was moved to; written on the ops thread only. */
+    private final ReleaseBook releases;
     private final Map<String, ServiceSpec> specs = new LinkedHashMap<>();
     private final DriverFactory factory;
     private final HostFacts facts;
@@ -158,7 +177,19 @@ public final class ServiceManager implements AutoCloseable {
     public ServiceManager(List<ServiceDeclaration> declarations, DriverFactory factory, HostFacts facts,
                           Supplier<HostScan> scans, InstantSource clock, Duration interval, String host,
                           ServiceEvent.Sink events, Consumer<ServicesReport> reports, java.nio.file.Path baselineDir) {
+        this(declarations, factory, facts, scans, clock, interval, host, events, reports, baselineDir, null);
+    }
+
+    /**
+     * As above, also keeping each instance's applied release in {@code releaseDir} (one file per
+     * service) across agent restarts; null keeps them in memory only.
+     */
+    public ServiceManager(List<ServiceDeclaration> declarations, DriverFactory factory, HostFacts facts,
+                          Supplier<HostScan> scans, InstantSource clock, Duration interval, String host,
+                          ServiceEvent.Sink events, Consumer<ServicesReport> reports, Path baselineDir,
+                          Path releaseDir) {
         this.baselines = new StartupBaselines(baselineDir);
+        this.releases = releaseDir == null ? ReleaseBook.inMemory() : ReleaseBook.open(releaseDir);
         this.declarations = List.copyOf(declarations);
         for (ServiceDeclaration d : declarations) {
             if (d.isValid()) {
@@ -283,6 +314,11 @@ public final class ServiceManager implements AutoCloseable {
             try {
                 ServiceDriver d = driver(spec);
                 d.apply(spec);
+                for (int i : releases.of(spec.name()).keySet()) {
+                    if (i < spec.instances()) {
+                        d.applyInstance(effective(spec, i), i);
+                    }
+                }
                 driverErrors.remove(spec.name());
                 autostart(d, spec);
             } catch (DriverException e) {
@@ -319,7 +355,7 @@ public final class ServiceManager implements AutoCloseable {
             }
             if (start) {
                 try {
-                    d.start(spec, st.instance());
+                    d.start(effective(spec, st.instance()), st.instance());
                 } catch (DriverException e) {
                     log.warn("Service '{}' instance {} did not start: {}", spec.name(), st.instance(), e.getMessage());
                 }
@@ -427,7 +463,7 @@ public final class ServiceManager implements AutoCloseable {
                     }
                     if (restart) {
                         try {
-                            driver(spec).start(spec, i);
+                            driver(spec).start(effective(spec, i), i);
                         } catch (DriverException ex) {
                             log.warn("Service '{}' instance {} did not start after repair: {}", spec.name(), i,
                                     ex.getMessage());
@@ -482,7 +518,7 @@ public final class ServiceManager implements AutoCloseable {
                         privateBytes(p)), policy.window(), limit);
             }
             LeakVerdict verdict = detector.assess(w[i].samples(), limit, w[i].startedAtMillis(), now);
-            memory.put(i, new InstanceView.MemoryInfo(verdict, limit, baselines.baselineOf(spec, i, p, w[i].samples(), now)));
+            memory.put(i, new InstanceView.MemoryInfo(verdict, limit, baselines.baselineOf(effective(spec, i), i, p, w[i].samples(), now)));
             instances.add(new RecyclePlanner.Instance(i, up, looping, run != null, w[i].startedAtMillis(),
                     p.rssBytes(), limit, w[i].overLimitSamples(), verdict));
         }
@@ -528,7 +564,7 @@ public final class ServiceManager implements AutoCloseable {
         try {
             ops.execute(guarded("recycle " + key, () -> {
                 try {
-                    boolean startFirst = driver(spec).replace(spec, i, START_FIRST_UP_FOR);
+                    boolean startFirst = driver(spec).replace(effective(spec, i), i, START_FIRST_UP_FOR);
                     run.restarted(clock.millis(), startFirst);
                 } catch (DriverException e) {
                     run.failed(e.getMessage());
@@ -678,7 +714,8 @@ public final class ServiceManager implements AutoCloseable {
             boolean consistent = findings.stream()
                     .noneMatch(f -> f.instance() == st.instance() && INCONSISTENT.contains(f.code()));
             views.add(new InstanceView(st, p, spec.portsOf(st.instance()),
-                    doctor.boundPorts(spec, st.instance(), st.pid(), scan), consistent, null));
+                    doctor.boundPorts(spec, st.instance(), st.pid(), scan), consistent, null,
+                    versionOf(spec, st.instance())));
         }
         return new ServiceState(spec.name(), spec.driver().configName(), spec.version(), spec.instances(), views,
                 findings, o.managerError(), List.of());
@@ -801,6 +838,9 @@ public final class ServiceManager implements AutoCloseable {
         if (command instanceof ServiceCommand.Recycle r) {
             return recycle(r);
         }
+        if (command instanceof ServiceCommand.ApplyRelease a) {
+            return applyRelease(a);
+        }
         return tail((ServiceCommand.Tail) command);
     }
 
@@ -895,7 +935,7 @@ public final class ServiceManager implements AutoCloseable {
             try {
                 ServiceDriver d = driver(spec);
                 int before = pidOf(d.status(spec), i);
-                d.restart(spec, i);
+                d.restart(effective(spec, i), i);
                 int after = pidOf(d.status(spec), i);
                 done.add(spec.name() + "#" + i + " (pid " + (before > 0 ? before : "-") + " -> " + (after > 0 ? after : "-") + ")");
             } catch (DriverException e) {
@@ -921,7 +961,7 @@ public final class ServiceManager implements AutoCloseable {
         try {
             ServiceDriver d = driver(spec);
             before = pidOf(d.status(spec), cmd.instance());
-            boolean startFirst = d.replace(spec, cmd.instance(), START_FIRST_UP_FOR);
+            boolean startFirst = d.replace(effective(spec, cmd.instance()), cmd.instance(), START_FIRST_UP_FOR);
             int after = pidOf(d.status(spec), cmd.instance());
             events.accept(new ServiceEvent(clock.millis(), spec.name(), cmd.instance(), ServiceEvent.Kind.RECYCLED,
                     "recycled (pid " + (before > 0 ? before : "-") + " -> " + (after > 0 ? after : "-") + ", "
@@ -937,6 +977,244 @@ public final class ServiceManager implements AutoCloseable {
             return new CommandResult(CommandResult.Status.FAILED, "recycle of " + who + " failed: " + e.getMessage(),
                     null, null, new CommandResult.Recycled(before, 0));
         }
+    }
+
+    // ---- releases ---------------------------------------------------------------------------
+
+    /**
+     * What instance {@code instance} of {@code declared} runs: the declared spec with the
+     * instance's applied release, if any. Drivers other than the built-in one run every instance
+     * from one definition, so for them it is always the declared spec.
+     */
+    private ServiceSpec effective(ServiceSpec declared, int instance) {
+        if (declared.driver() != DriverKind.BUILTIN) {
+            return declared;
+        }
+        Release r = releases.get(declared.name(), instance);
+        return r == null ? declared : r.applyTo(declared);
+    }
+
+    /** The version label instance {@code instance} runs: its release's, else the declared one. */
+    private String versionOf(ServiceSpec declared, int instance) {
+        if (declared.driver() != DriverKind.BUILTIN) {
+            return declared.version();
+        }
+        Release r = releases.get(declared.name(), instance);
+        return r == null ? declared.version() : r.version();
+    }
+
+    /**
+     * Moves one instance to a release. Checks first and changes nothing on a rejection; then
+     * records the release (durably), switches {@code current} if asked, and replaces the
+     * instance's process through its driver with the effective spec: start-first where the spec
+     * allows it, else stop-first, and in both cases the new process must stay up for
+     * {@link #START_FIRST_UP_FOR}. If it does not, the book, the driver's spec for the instance
+     * and {@code current} go back to what they were, and an instance that the stop-first
+     * replacement took down is started again on its old release.
+     */
+    private CommandResult applyRelease(ServiceCommand.ApplyRelease cmd) {
+        ServiceSpec spec = specs.get(cmd.service());
+        if (spec == null) {
+            return CommandResult.rejected(unknownService(cmd.service()));
+        }
+        int i = cmd.instance();
+        if (i < 0 || i >= spec.instances()) {
+            return CommandResult.rejected("service '" + spec.name() + "' has no instance " + i + " (it has "
+                    + spec.instances() + ": 0 to " + (spec.instances() - 1) + ")");
+        }
+        Release release = cmd.release();
+        String v = release.version();
+        String who = spec.name() + "#" + i;
+        if (spec.driver() != DriverKind.BUILTIN) {
+            return CommandResult.rejected("cannot move " + who + " alone to release '" + v + "': " + spec.driver().configName()
+                    + " runs every instance of '" + spec.name() + "' from one "
+                    + (spec.driver() == DriverKind.PM2 ? "app" : "program") + " definition, so instances cannot run "
+                    + "different releases. Roll out on this host by changing the service's declaration (command, args, "
+                    + "version, or what its workingDir points to) and restarting it, or run the service with driver: builtin");
+        }
+        Path root = spec.releases();
+        if (cmd.switchCurrent() && root == null) {
+            return CommandResult.rejected("cannot switch 'current' for " + who + ": service '" + spec.name()
+                    + "' declares no deploy root; declare 'releases: /srv/app' in agent.yaml, or send the release "
+                    + "without switch_current");
+        }
+        CurrentLink link = root == null ? null : new CurrentLink(root);
+        if (root != null) {
+            if (!release.versionIsDirectoryName()) {
+                return CommandResult.rejected("version '" + v + "' of " + who + " cannot name a directory under "
+                        + root.resolve("releases") + " (expected: letters, digits, '.', '_', '+' and '-', not "
+                        + "starting with '.', at most 128)");
+            }
+            if (!Release.directoryExists(spec, v)) {
+                return CommandResult.rejected("release directory " + spec.releaseDir(v) + " does not exist; the agent "
+                        + "never creates releases: deploy the release there first, then apply it");
+            }
+            String refusal = cmd.switchCurrent() ? link.refusal(v) : null;
+            if (refusal != null) {
+                return CommandResult.rejected("cannot switch 'current' for " + who + ": " + refusal);
+            }
+        }
+        ServiceDriver d;
+        int oldPid;
+        try {
+            d = driver(spec);
+            oldPid = pidOf(d.status(spec), i);
+        } catch (DriverException e) {
+            return CommandResult.failed("cannot move " + who + " to release '" + v + "': " + e.getMessage());
+        }
+        Release previous = releases.get(spec.name(), i);
+        ServiceSpec before = effective(spec, i);
+        ServiceSpec after = release.applyTo(spec);
+
+        try {
+            releases.put(spec.name(), i, release);
+        } catch (UncheckedIOException e) {
+            return CommandResult.failed("cannot move " + who + " to release '" + v + "': " + e.getMessage()
+                    + "; nothing changed");
+        }
+        Path previousTarget = null;
+        boolean switched = false;
+        if (cmd.switchCurrent()) {
+            try {
+                previousTarget = link.switchTo(v);
+                switched = true;
+            } catch (IOException e) {
+                String back = restoreRecord(spec, i, previous);
+                return CommandResult.failed("cannot point " + link.path() + " at releases/" + v + " for " + who + ": "
+                        + e.getMessage() + "; the instance was not touched" + back);
+            }
+        }
+
+        histories.get(spec.name())[i].expectRestart();
+        boolean startFirst = false;
+        String error;
+        int newPid = 0;
+        try {
+            startFirst = d.replace(after, i, START_FIRST_UP_FOR);
+            newPid = pidOf(d.status(spec), i);
+            error = startFirst ? null : stayedUp(d, spec, i, newPid);
+        } catch (DriverException e) {
+            error = e.getMessage();
+        }
+        // A driver that threw tried start-first where the spec allows it and the instance was up.
+        boolean triedStartFirst = startFirst || (error != null && after.startFirstPossible() && oldPid > 0);
+        String mode = triedStartFirst ? "start-first" : "stop-first";
+        Map<String, String> attrs = new LinkedHashMap<>();
+        attrs.put("rollout_id", cmd.rolloutId());
+        attrs.put("old_version", before.version());
+        attrs.put("new_version", v);
+        attrs.put("old_pid", Integer.toString(oldPid));
+        attrs.put("mode", mode);
+        if (error == null) {
+            attrs.put("new_pid", Integer.toString(newPid));
+            attrs.put("switched_current", Boolean.toString(switched));
+            String message = "moved to release '" + v + "' from '" + before.version() + "' (pid " + pidText(oldPid)
+                    + " -> " + pidText(newPid) + ", " + mode + (switched ? ", current -> releases/" + v : "") + ")";
+            events.accept(new ServiceEvent(clock.millis(), spec.name(), i, ServiceEvent.Kind.RELEASE_APPLIED, message,
+                    attrs));
+            log.info("{} {} for rollout '{}'", who, message, cmd.rolloutId());
+            return new CommandResult(CommandResult.Status.SUCCEEDED, who + " " + message, null, null, null,
+                    new CommandResult.Released(oldPid, newPid, before.version(), v, startFirst));
+        }
+
+        // Back to what the instance runs.
+        histories.get(spec.name())[i].settlePlannedRestarts();
+        StringBuilder back = new StringBuilder(restoreRecord(spec, i, previous));
+        try {
+            d.applyInstance(before, i);
+        } catch (DriverException | IllegalArgumentException e) {
+            back.append("; the driver keeps the new spec for its restarts: ").append(e.getMessage());
+        }
+        if (switched) {
+            try {
+                if (previousTarget != null) {
+                    link.pointTo(previousTarget);
+                    back.append("; ").append(link.path()).append(" points at ").append(previousTarget).append(" again");
+                } else {
+                    back.append("; ").append(link.path()).append(" did not exist before and stays at releases/").append(v);
+                }
+            } catch (IOException e) {
+                back.append("; ").append(link.path()).append(" could not be pointed back at ").append(previousTarget)
+                        .append(": ").append(e.getMessage());
+            }
+        }
+        int pidNow = 0;
+        try {
+            List<InstanceStatus> now = d.status(spec);
+            pidNow = pidOf(now, i);
+            boolean oldRuns = oldPid > 0 && pidNow == oldPid && stateOf(now, i).claimsProcess();
+            if (oldPid > 0 && !oldRuns) {
+                // Stop-first: the old process is gone. Bring the instance back on its old release.
+                d.restart(before, i);
+                pidNow = pidOf(d.status(spec), i);
+                back.append("; started again on release '").append(before.version()).append("' as pid ")
+                        .append(pidText(pidNow));
+            } else if (oldRuns) {
+                back.append("; pid ").append(oldPid).append(" keeps running release '").append(before.version())
+                        .append("'");
+            }
+        } catch (DriverException e) {
+            back.append("; could not start it again on release '").append(before.version()).append("': ")
+                    .append(e.getMessage());
+        }
+        attrs.put("pid", Integer.toString(pidNow));
+        attrs.put("error", error);
+        String message = "move to release '" + v + "' failed (" + mode + "): " + error + back;
+        events.accept(new ServiceEvent(clock.millis(), spec.name(), i, ServiceEvent.Kind.RELEASE_FAILED, message, attrs));
+        log.warn("{}: {} (rollout '{}')", who, message, cmd.rolloutId());
+        return new CommandResult(CommandResult.Status.FAILED, who + ": " + message, null, null, null,
+                new CommandResult.Released(oldPid, pidNow, before.version(), before.version(), startFirst));
+    }
+
+    /** Puts {@code previous} back as the instance's release; "" or what went wrong, for a message. */
+    private String restoreRecord(ServiceSpec spec, int instance, Release previous) {
+        try {
+            releases.put(spec.name(), instance, previous);
+            return "";
+        } catch (UncheckedIOException e) {
+            log.error("{}#{}: the release record could not be reverted: {}", spec.name(), instance, e.getMessage());
+            return "; the release record could not be reverted (" + e.getMessage() + ")";
+        }
+    }
+
+    /**
+     * Null when instance {@code instance} runs as {@code pid} after its start check and
+     * {@link #START_FIRST_UP_FOR} later; else why not (it exited, or runs as another pid).
+     */
+    private String stayedUp(ServiceDriver d, ServiceSpec spec, int instance, int pid) {
+        if (pid <= 0) {
+            return "no process after the start (state " + stateOf(d.status(spec), instance) + ")";
+        }
+        long deadline = System.nanoTime() + START_FIRST_UP_FOR.plusSeconds(1).toNanos();
+        while (true) {
+            List<InstanceStatus> now = d.status(spec);
+            ManagerState state = stateOf(now, instance);
+            int p = pidOf(now, instance);
+            if (p != pid || !state.claimsProcess()) {
+                String detail = now.stream().filter(s -> s.instance() == instance).map(InstanceStatus::detail)
+                        .findFirst().orElse("");
+                return "the new process (pid " + pid + ") did not stay up: " + state
+                        + (detail.isEmpty() ? "" : " (" + detail + ")");
+            }
+            if (System.nanoTime() > deadline) {
+                return state == ManagerState.RUNNING ? null : "the new process (pid " + pid + ") is still " + state;
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "interrupted while the new process (pid " + pid + ") was starting";
+            }
+        }
+    }
+
+    private static ManagerState stateOf(List<InstanceStatus> statuses, int instance) {
+        return statuses.stream().filter(s -> s.instance() == instance).map(InstanceStatus::state).findFirst()
+                .orElse(ManagerState.UNKNOWN);
+    }
+
+    private static String pidText(int pid) {
+        return pid > 0 ? Integer.toString(pid) : "-";
     }
 
     private static int pidOf(List<InstanceStatus> statuses, int instance) {

@@ -28,6 +28,16 @@ public interface ServiceDriver extends AutoCloseable {
     void apply(ServiceSpec spec);
 
     /**
+     * Remembers {@code spec} as what instance {@code instance} runs from now on, where it differs
+     * from the service's applied spec (a release applied to that instance): every start the
+     * driver makes on its own (a crash restart) uses it. Starts and stops nothing. Call after
+     * {@link #apply}. The default does nothing: a manager that holds one program definition for
+     * every instance (supervisord, PM2) cannot run instances of one service on different specs.
+     */
+    default void applyInstance(ServiceSpec spec, int instance) {
+    }
+
+    /**
      * Forgets a service the configuration no longer declares. The built-in driver stops its
      * instances; supervisord removes the agent-owned program; PM2 deletes the app.
      */

@@ -53,7 +53,17 @@ public record ServiceEvent(long timeMillis, String service, int instance, Kind k
          */
         RECYCLED,
         /** A recycle did not bring the instance back up (trigger, error). */
-        RECYCLE_FAILED
+        RECYCLE_FAILED,
+        /**
+         * An instance was moved to a release and is up on it (rollout_id, old_version,
+         * new_version, old_pid, new_pid, mode, switched_current).
+         */
+        RELEASE_APPLIED,
+        /**
+         * Moving an instance to a release failed; the instance is back on the release it ran
+         * (rollout_id, old_version, new_version, old_pid, pid, mode, error).
+         */
+        RELEASE_FAILED
     }
 
     /** Where events go; called from any thread, must not block. */

@@ -45,6 +45,8 @@ import java.util.regex.Pattern;
  * @param supervisor     supervisord settings; non-null exactly when {@code driver} is SUPERVISOR
  * @param pm2            PM2 settings; non-null exactly when {@code driver} is PM2
  * @param memory         the memory policy (leak detection and recycling); null: none
+ * @param releases       the deploy root ({@code releases/<version>} directories and a {@code current}
+ *                       symlink) an applied release runs from; null: none declared
  */
 public record ServiceSpec(
         String name,
@@ -70,7 +72,8 @@ public record ServiceSpec(
         LogSpec logs,
         SupervisorSpec supervisor,
         Pm2Spec pm2,
-        MemorySpec memory) {
+        MemorySpec memory,
+        Path releases) {
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     /** Signals a stop may use; KILL and STOP are not graceful. */
@@ -139,6 +142,19 @@ public record ServiceSpec(
         if (memory != null) {
             memory.check(instances);
         }
+        if (releases != null && (!releases.isAbsolute() || !releases.normalize().equals(releases)
+                || releases.getNameCount() == 0)) {
+            throw new IllegalArgumentException("releases: '" + releases + "' (expected: an absolute path without "
+                    + "'.' or '..' below /, such as /srv/app)");
+        }
+    }
+
+    /**
+     * The directory of release {@code version} under the declared deploy root
+     * ({@code releases/<version>}), or null when the service declares no root.
+     */
+    public Path releaseDir(String version) {
+        return releases == null ? null : releases.resolve("releases").resolve(version);
     }
 
     /** The ports instance {@code instance} is expected to listen on. */
@@ -452,9 +468,19 @@ public record ServiceSpec(
 
     /** A copy with another version label, command and arguments (a rollout's change). */
     public ServiceSpec withRelease(String newVersion, String newCommand, List<String> newArgs) {
-        return new ServiceSpec(name, driver, instances, newCommand, newArgs, env, workingDir, user, ports, portStride,
-                pidfile, writablePaths, stopSignal, stopTimeout, restart, backoff, crashLoop, startTimeout, newVersion,
-                remedies, logs, supervisor, pm2, memory);
+        return withRelease(newVersion, newCommand, newArgs, env, workingDir);
+    }
+
+    /**
+     * A copy with another version label, command, arguments, environment and working directory:
+     * what one instance runs once a release is applied to it. Everything else (ports, stop
+     * signal, policies) stays the declared service's.
+     */
+    public ServiceSpec withRelease(String newVersion, String newCommand, List<String> newArgs,
+                                   Map<String, String> newEnv, Path newWorkingDir) {
+        return new ServiceSpec(name, driver, instances, newCommand, newArgs, newEnv, newWorkingDir, user, ports,
+                portStride, pidfile, writablePaths, stopSignal, stopTimeout, restart, backoff, crashLoop, startTimeout,
+                newVersion, remedies, logs, supervisor, pm2, memory, releases);
     }
 
     /** A spec for tests and demos: the given driver settings, defaults everywhere else. */
@@ -488,6 +514,7 @@ public record ServiceSpec(
         private SupervisorSpec supervisor;
         private Pm2Spec pm2;
         private MemorySpec memory;
+        private Path releases;
 
         private Builder(String name, DriverKind driver) {
             this.name = name;
@@ -515,11 +542,12 @@ public record ServiceSpec(
         public Builder supervisor(SupervisorSpec v) { this.supervisor = v; return this; }
         public Builder pm2(Pm2Spec v) { this.pm2 = v; return this; }
         public Builder memory(MemorySpec v) { this.memory = v; return this; }
+        public Builder releases(Path v) { this.releases = v; return this; }
 
         public ServiceSpec build() {
             return new ServiceSpec(name, driver, instances, command, args, env, workingDir, user, ports, portStride,
                     pidfile, writablePaths, stopSignal, stopTimeout, restart, backoff, crashLoop, startTimeout, version,
-                    remedies, logs, supervisor, pm2, memory);
+                    remedies, logs, supervisor, pm2, memory, releases);
         }
     }
 }

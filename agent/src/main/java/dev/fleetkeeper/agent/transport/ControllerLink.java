@@ -391,8 +391,17 @@ public final class ControllerLink implements AutoCloseable {
                 case RESTART_SERVICE:
                 case TAIL_LOGS:
                 case RECYCLE_INSTANCE:
+                case APPLY_RELEASE:
                     // Marked applied above, before it runs: at most once, even if the agent dies meanwhile.
-                    runCommand(id, ServiceProtoMapper.command(action));
+                    ServiceCommand command;
+                    try {
+                        command = ServiceProtoMapper.command(action);
+                    } catch (IllegalArgumentException e) {
+                        status = ActionStatus.ACTION_STATUS_REJECTED;
+                        message = action.getKindCase() + " not applied: " + e.getMessage();
+                        break;
+                    }
+                    runCommand(id, command);
                     return;
                 default:
                     status = ActionStatus.ACTION_STATUS_REJECTED;
@@ -428,6 +437,9 @@ public final class ControllerLink implements AutoCloseable {
                 b.setRecycle(RecycleOutcome.newBuilder()
                         .setOldPid(done.recycled().oldPid())
                         .setNewPid(done.recycled().newPid()));
+            }
+            if (done.released() != null) {
+                b.setRelease(ServiceProtoMapper.release(done.released()));
             }
             if (done.lines() != null && command instanceof ServiceCommand.Tail tail) {
                 b.setLogs(ServiceProtoMapper.logs(tail, done.lines()));

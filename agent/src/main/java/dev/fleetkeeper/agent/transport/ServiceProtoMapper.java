@@ -9,6 +9,7 @@ import dev.fleetkeeper.agent.manage.InstanceView;
 import dev.fleetkeeper.agent.manage.ServiceCommand;
 import dev.fleetkeeper.agent.manage.ServiceState;
 import dev.fleetkeeper.agent.manage.ServicesReport;
+import dev.fleetkeeper.agent.release.Release;
 import dev.fleetkeeper.agent.service.InstanceStatus;
 import dev.fleetkeeper.agent.service.ServiceEvent;
 import dev.fleetkeeper.agent.telemetry.ProcessSample;
@@ -24,6 +25,7 @@ import dev.fleetkeeper.proto.v1.ManagerState;
 import dev.fleetkeeper.proto.v1.MemoryBaseline;
 import dev.fleetkeeper.proto.v1.MemoryTrend;
 import dev.fleetkeeper.proto.v1.ProcessKey;
+import dev.fleetkeeper.proto.v1.ReleaseOutcome;
 import dev.fleetkeeper.proto.v1.Remedy;
 import dev.fleetkeeper.proto.v1.RemedyOutcome;
 import dev.fleetkeeper.proto.v1.ServiceReport;
@@ -78,7 +80,8 @@ public final class ServiceProtoMapper {
                 .setExitSignal(st.exitSignal())
                 .setRestarts(st.restarts())
                 .setDetail(st.detail())
-                .setConsistent(v.consistent());
+                .setConsistent(v.consistent())
+                .setVersion(v.version());
         ProcessSample p = v.process();
         if (p != null) {
             b.setProcess(ProcessKey.newBuilder().setPid(p.pid()).setStartTicks(p.id().startTicks()))
@@ -153,12 +156,36 @@ public final class ServiceProtoMapper {
                 return new ServiceCommand.Recycle(a.getRecycleInstance().getService(),
                         a.getRecycleInstance().getInstance(), a.getRecycleInstance().getReason(),
                         a.getRecycleInstance().getJobId());
+            case APPLY_RELEASE:
+                return applyRelease(a.getApplyRelease());
             case TAIL_LOGS:
                 return new ServiceCommand.Tail(a.getTailLogs().getService(), a.getTailLogs().getInstance(),
                         a.getTailLogs().getLines() <= 0 ? 100 : a.getTailLogs().getLines());
             default:
                 return null;
         }
+    }
+
+    /**
+     * An ApplyRelease as a command; a release the agent cannot take (no version) becomes an
+     * {@link IllegalArgumentException} whose message says why.
+     */
+    private static ServiceCommand applyRelease(dev.fleetkeeper.proto.v1.ApplyRelease a) {
+        dev.fleetkeeper.proto.v1.Release r = a.getRelease();
+        Release release = new Release(r.getVersion(), r.getCommand(), r.getArgsList(), r.getArgsSet(), r.getEnvMap());
+        return new ServiceCommand.ApplyRelease(a.getService(), a.getInstance(), release, r.getSwitchCurrent(),
+                a.getRolloutId());
+    }
+
+    /** What an ApplyRelease did, as its wire outcome. */
+    static ReleaseOutcome release(CommandResult.Released r) {
+        return ReleaseOutcome.newBuilder()
+                .setOldPid(r.oldPid())
+                .setNewPid(r.newPid())
+                .setOldVersion(r.oldVersion())
+                .setNewVersion(r.newVersion())
+                .setStartFirst(r.startFirst())
+                .build();
     }
 
     static ActionStatus status(CommandResult.Status s) {
@@ -208,6 +235,7 @@ public final class ServiceProtoMapper {
             case START_FAILED:
             case START_REFUSED:
             case RECYCLE_FAILED:
+            case RELEASE_FAILED:
                 type = EventType.EVENT_TYPE_SERVICE_INSTANCE;
                 severity = Severity.SEVERITY_CRITICAL;
                 break;

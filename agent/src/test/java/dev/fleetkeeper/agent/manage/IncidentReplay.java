@@ -63,8 +63,14 @@ final class IncidentReplay {
 
     /** As above, keeping memory baselines in {@code baselineDir}. */
     ServiceManager start(List<ServiceDeclaration> declarations, DriverFactory drivers, Path baselineDir) {
+        return start(declarations, drivers, baselineDir, null);
+    }
+
+    /** As above, also keeping each instance's release in {@code releaseDir}. */
+    ServiceManager start(List<ServiceDeclaration> declarations, DriverFactory drivers, Path baselineDir,
+                         Path releaseDir) {
         manager = new ServiceManager(declarations, drivers, new HostFacts(Path.of("/proc")), scan::get,
-                InstantSource.system(), Duration.ofMillis(300), "web-1", events::add, r -> { }, baselineDir);
+                InstantSource.system(), Duration.ofMillis(300), "web-1", events::add, r -> { }, baselineDir, releaseDir);
         manager.start();
         return manager;
     }

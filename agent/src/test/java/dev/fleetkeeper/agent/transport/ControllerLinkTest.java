@@ -3,6 +3,8 @@ package dev.fleetkeeper.agent.transport;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fleetkeeper.agent.action.AppliedActions;
+import dev.fleetkeeper.agent.manage.CommandResult;
+import dev.fleetkeeper.agent.manage.ServiceCommand;
 import dev.fleetkeeper.agent.telemetry.HostInfo;
 import dev.fleetkeeper.agent.telemetry.HostSample;
 import dev.fleetkeeper.agent.telemetry.HostScan;
@@ -14,6 +16,7 @@ import dev.fleetkeeper.agent.telemetry.SocketProtocol;
 import dev.fleetkeeper.agent.telemetry.SocketSample;
 import dev.fleetkeeper.proto.v1.Ack;
 import dev.fleetkeeper.proto.v1.Action;
+import dev.fleetkeeper.proto.v1.ApplyRelease;
 import dev.fleetkeeper.proto.v1.ActionStatus;
 import dev.fleetkeeper.proto.v1.AgentMessage;
 import dev.fleetkeeper.proto.v1.AgentServiceGrpc;
@@ -24,6 +27,7 @@ import dev.fleetkeeper.proto.v1.EventType;
 import dev.fleetkeeper.proto.v1.Hello;
 import dev.fleetkeeper.proto.v1.Process;
 import dev.fleetkeeper.proto.v1.ProcessKey;
+import dev.fleetkeeper.proto.v1.Release;
 import dev.fleetkeeper.proto.v1.RequestSnapshot;
 import dev.fleetkeeper.proto.v1.SamplingSettings;
 import dev.fleetkeeper.proto.v1.Snapshot;
@@ -43,6 +47,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -290,6 +295,60 @@ class ControllerLinkTest {
         assertThat(after.getBodyCase()).as("no second snapshot").isEqualTo(AgentMessage.BodyCase.DELTA);
         assertThat(after.getDelta().getTakenAtUnixMs()).isEqualTo(s3.takenAtMillis());
         assertThat(onLoop(link::snapshotsSent)).isEqualTo(2);
+    }
+
+    @Test
+    void applyRelease_isCarriedOutOnce_answersWithItsOutcome_andTheSameIdAgainIsADuplicate() throws Exception {
+        List<ServiceCommand> carriedOut = new CopyOnWriteArrayList<>();
+        link.setCommandHandler(c -> {
+            carriedOut.add(c);
+            return CompletableFuture.completedFuture(new CommandResult(CommandResult.Status.SUCCEEDED, "moved", null,
+                    null, null, new CommandResult.Released(41, 42, "1", "2", true)));
+        });
+        ServerStream stream = welcomedWithSnapshot(scan(1, proc(100, 10)));
+        ControllerMessage apply = ControllerMessage.newBuilder().setAction(Action.newBuilder().setActionId("rel-1")
+                .setIssuedAtUnixMs(T0).setApplyRelease(ApplyRelease.newBuilder().setService("web").setInstance(1)
+                        .setRolloutId("ro-1").setRelease(Release.newBuilder().setVersion("2").setCommand("/usr/bin/node")
+                                .addArgs("server.js").setArgsSet(true).putEnv("FLAG", "on").setSwitchCurrent(true))))
+                .build();
+
+        stream.send(apply);
+
+        AgentMessage result = stream.next();
+        assertThat(result.getActionResult().getActionId()).isEqualTo("rel-1");
+        assertThat(result.getActionResult().getStatus()).isEqualTo(ActionStatus.ACTION_STATUS_SUCCEEDED);
+        assertThat(result.getActionResult().getRelease().getOldPid()).isEqualTo(41);
+        assertThat(result.getActionResult().getRelease().getNewPid()).isEqualTo(42);
+        assertThat(result.getActionResult().getRelease().getOldVersion()).isEqualTo("1");
+        assertThat(result.getActionResult().getRelease().getNewVersion()).isEqualTo("2");
+        assertThat(result.getActionResult().getRelease().getStartFirst()).isTrue();
+        assertThat(applied.contains("rel-1")).isTrue();
+
+        stream.send(apply);
+
+        AgentMessage duplicate = stream.next();
+        assertThat(duplicate.getActionResult().getStatus()).isEqualTo(ActionStatus.ACTION_STATUS_DUPLICATE);
+        assertThat(carriedOut).singleElement().isEqualTo(new ServiceCommand.ApplyRelease("web", 1,
+                new dev.fleetkeeper.agent.release.Release("2", "/usr/bin/node", List.of("server.js"), true,
+                        Map.of("FLAG", "on")), true, "ro-1"));
+    }
+
+    @Test
+    void applyReleaseWithoutAVersion_isRejected_withoutCarryingItOut() throws Exception {
+        List<ServiceCommand> carriedOut = new CopyOnWriteArrayList<>();
+        link.setCommandHandler(c -> {
+            carriedOut.add(c);
+            return CompletableFuture.completedFuture(CommandResult.failed("not expected"));
+        });
+        ServerStream stream = welcomedWithSnapshot(scan(1, proc(100, 10)));
+
+        stream.send(ControllerMessage.newBuilder().setAction(Action.newBuilder().setActionId("rel-2")
+                .setApplyRelease(ApplyRelease.newBuilder().setService("web").setRelease(Release.newBuilder()))).build());
+
+        AgentMessage result = stream.next();
+        assertThat(result.getActionResult().getStatus()).isEqualTo(ActionStatus.ACTION_STATUS_REJECTED);
+        assertThat(result.getActionResult().getMessage()).contains("version");
+        assertThat(carriedOut).isEmpty();
     }
 
     @Test

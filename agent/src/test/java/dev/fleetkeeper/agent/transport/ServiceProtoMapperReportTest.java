@@ -32,7 +32,7 @@ class ServiceProtoMapperReportTest {
                                 new InstanceView.MemoryInfo(leaking, 512 * MIB, 180 * MIB)),
                         new InstanceView(flat, null, List.of(), List.of(), true,
                                 new InstanceView.MemoryInfo(quiet, 512 * MIB, 0)),
-                        new InstanceView(flat, null, List.of(), List.of(), true, null)),
+                        new InstanceView(flat, null, List.of(), List.of(), true, null, "43")),
                 List.of(), null,
                 List.of(new BaselineBook.Baseline("42", 178 * MIB, 2, 900), new BaselineBook.Baseline("41", 145 * MIB, 6, 500)))));
 
@@ -47,6 +47,7 @@ class ServiceProtoMapperReportTest {
         assertThat(t.getReason()).isEqualTo("grows 2.1 MiB/min");
         assertThat(s.getInstances(1).getMemory().getTimeToLimitMs()).as("no forecast without growth").isZero();
         assertThat(s.getInstances(2).hasMemory()).as("no memory policy: no trend").isFalse();
+        assertThat(s.getInstances(2).getVersion()).as("the instance's own release").isEqualTo("43");
         assertThat(s.getBaselinesList()).extracting(b -> b.getVersion() + "=" + (b.getRssBytes() / MIB) + "x" + b.getSamples())
                 .containsExactly("42=178x2", "41=145x6");
         assertThat(ServiceReport.parseFrom(ServiceProtoMapper.report(report).toByteArray()).getServices(0)

@@ -206,6 +206,19 @@ public final class BuiltinDriver implements ServiceDriver {
         }
     }
 
+    /**
+     * Makes {@code spec} the instance's spec: its next start, also an automatic restart after a
+     * crash, runs it. The process running now, if any, is left alone.
+     */
+    @Override
+    public void applyInstance(ServiceSpec spec, int instance) {
+        checkSpec(spec);
+        Instance in = instance(spec, checkIndex(spec, instance));
+        synchronized (in) {
+            in.spec = spec;
+        }
+    }
+
     /** Stops every instance of the service (also recorded ones a previous agent left running) and forgets it. */
     @Override
     public void remove(ServiceSpec spec) {
