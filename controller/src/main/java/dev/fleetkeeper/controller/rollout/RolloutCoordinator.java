@@ -405,7 +405,9 @@ public final class RolloutCoordinator implements AutoCloseable {
             for (InstanceView v : status.getInstancesList()) {
                 instances.add(new RolloutHost.Instance(v.getIndex(),
                         v.getManagerState() == ManagerState.MANAGER_STATE_RUNNING,
-                        v.getManagerState().name().replace("MANAGER_STATE_", ""), v.getManagerPid(), v.getVersion(),
+                        v.getManagerState().name().replace("MANAGER_STATE_", ""), v.getManagerPid(),
+                        // An agent that never applied a release runs the declared version.
+                        v.getVersion().isEmpty() ? status.getVersion() : v.getVersion(),
                         available(v), v.getExpectedPortsList(), v.getBoundPortsList()));
             }
             for (Finding f : status.getFindingsList()) {
