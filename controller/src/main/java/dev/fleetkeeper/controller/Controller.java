@@ -6,6 +6,7 @@ import dev.fleetkeeper.controller.fleet.FleetEngine;
 import dev.fleetkeeper.controller.fleet.FleetSettings;
 import dev.fleetkeeper.controller.metrics.MetricsEndpoint;
 import dev.fleetkeeper.controller.recycle.RecycleCoordinator;
+import dev.fleetkeeper.controller.rollout.RolloutCoordinator;
 import dev.fleetkeeper.controller.store.FleetStore;
 import dev.fleetkeeper.controller.store.StoreOptions;
 import dev.fleetkeeper.controller.transport.ControllerServer;
@@ -17,7 +18,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The controller: store, fleet engine, recycle coordinator, gRPC server and metrics endpoint, started in that order
+ * The controller: store, fleet engine, recycle and rollout coordinators, gRPC server and metrics endpoint, started in that order
  * and closed in reverse. {@link #close()} is idempotent. Used by {@code ControllerMain} and by
  * {@code fleetkeeper dev}.
  */
@@ -27,6 +28,8 @@ public final class Controller implements AutoCloseable {
 
     /** How often running recycle jobs are re-decided. */
     private static final java.time.Duration RECYCLE_TICK = java.time.Duration.ofMillis(250);
+    /** How often running rollouts are re-decided. */
+    private static final java.time.Duration ROLLOUT_TICK = java.time.Duration.ofMillis(250);
 
     private final ControllerConfig config;
     private final InstantSource clock;
@@ -34,6 +37,7 @@ public final class Controller implements AutoCloseable {
     private FleetStore store;
     private FleetEngine engine;
     private RecycleCoordinator recycles;
+    private RolloutCoordinator rollouts;
     private ControllerServer server;
     private MetricsEndpoint metrics;
     private boolean closed;
@@ -65,9 +69,11 @@ public final class Controller implements AutoCloseable {
             engine.start();
             recycles = new RecycleCoordinator(store, engine, clock, RECYCLE_TICK, registry);
             recycles.start();
+            rollouts = new RolloutCoordinator(store, engine, clock, ROLLOUT_TICK, registry);
+            rollouts.start();
             HostPort listen = HostPort.parse("listen", config.listen());
             server = new ControllerServer(new InetSocketAddress(listen.host(), listen.port()), engine, store, recycles,
-                    version());
+                    rollouts, version());
             server.start();
             if (!config.metricsListen().isEmpty()) {
                 HostPort m = HostPort.parse("metrics.listen", config.metricsListen());
@@ -110,9 +116,13 @@ public final class Controller implements AutoCloseable {
         if (engine != null && server != null) {
             engine.prepareForShutdown();
         }
-        if (recycles != null) {
+        if (rollouts != null) {
             // First: nothing new is sent while the rest stops; a step in flight stays SENT in the
             // store and is re-sent with the same id by the next controller.
+            rollouts.close();
+        }
+        if (recycles != null) {
+            // Likewise for recycle steps.
             recycles.close();
         }
         if (server != null) {

@@ -1,5 +1,6 @@
 package dev.fleetkeeper.controller.fleet;
 
+import dev.fleetkeeper.controller.rollout.Release;
 import java.util.Objects;
 
 /**
@@ -83,6 +84,35 @@ public sealed interface AgentAction {
         @Override
         public String verb() {
             return "recycle an instance";
+        }
+    }
+
+    /**
+     * Move one instance to a release, as a step of a rollout or of its rollback. The agent
+     * applies an action id at most once.
+     *
+     * @param release   the release (a rollback sends the previous one)
+     * @param rolloutId the rollout, for the agent's event
+     */
+    record ApplyRelease(String service, int instance, Release release, String rolloutId) implements AgentAction {
+        public ApplyRelease {
+            requireService(service);
+            Objects.requireNonNull(release, "release");
+            Objects.requireNonNull(rolloutId, "rolloutId");
+            if (instance < 0) {
+                throw new IllegalArgumentException("instance: " + instance + " (expected: >= 0)");
+            }
+        }
+
+        @Override
+        public String describe() {
+            return "apply release " + release.version() + " to " + service + "#" + instance + " (rollout " + rolloutId
+                    + ")";
+        }
+
+        @Override
+        public String verb() {
+            return "apply a release";
         }
     }
 

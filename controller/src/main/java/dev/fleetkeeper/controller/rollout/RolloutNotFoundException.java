@@ -5,6 +5,6 @@ public final class RolloutNotFoundException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     RolloutNotFoundException(String rolloutId) {
-        super("no rollout '" + rolloutId + "' (see 'fleetkeeper rollout --list')");
+        super("no rollout '" + rolloutId + "' (see 'fleetkeeper rollout list')");
     }
 }

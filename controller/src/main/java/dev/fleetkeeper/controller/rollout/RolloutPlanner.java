@@ -275,7 +275,7 @@ final class RolloutPlanner {
                         + (rest ? "promoted automatically" : "nothing else to update"), now);
             } else {
                 r = r.to(RolloutState.AWAITING_PROMOTION, healthy + " canary instance(s) healthy; promote with "
-                        + "'fleetkeeper rollout --promote " + r.rolloutId() + "'", now);
+                        + "'fleetkeeper rollout promote " + r.rolloutId() + "'", now);
             }
         }
         if (r.state() == RolloutState.ROLLING && steps.stream().allMatch(s -> s.state().isSettled())) {

@@ -5,6 +5,7 @@ import dev.fleetkeeper.controller.fleet.EventFilter;
 import dev.fleetkeeper.controller.fleet.FleetEngine;
 import dev.fleetkeeper.controller.recycle.RecycleCoordinator;
 import dev.fleetkeeper.controller.recycle.RecycleRequest;
+import dev.fleetkeeper.controller.rollout.RolloutCoordinator;
 import dev.fleetkeeper.controller.store.EventQuery;
 import dev.fleetkeeper.controller.store.FleetStore;
 import dev.fleetkeeper.controller.store.MemoryPoint;
@@ -27,11 +28,16 @@ import dev.fleetkeeper.proto.v1.ListProcessesResponse;
 import dev.fleetkeeper.proto.v1.ListServicesRequest;
 import dev.fleetkeeper.proto.v1.ListServicesResponse;
 import dev.fleetkeeper.proto.v1.GetRecycleRequest;
+import dev.fleetkeeper.proto.v1.GetRolloutRequest;
 import dev.fleetkeeper.proto.v1.ListRecyclesRequest;
 import dev.fleetkeeper.proto.v1.ListRecyclesResponse;
+import dev.fleetkeeper.proto.v1.ListRolloutsRequest;
+import dev.fleetkeeper.proto.v1.ListRolloutsResponse;
 import dev.fleetkeeper.proto.v1.RecycleJob;
+import dev.fleetkeeper.proto.v1.Rollout;
 import dev.fleetkeeper.proto.v1.RestartServiceRequest;
 import dev.fleetkeeper.proto.v1.StartRecycleRequest;
+import dev.fleetkeeper.proto.v1.StartRolloutRequest;
 import dev.fleetkeeper.proto.v1.TailLogsRequest;
 import dev.fleetkeeper.proto.v1.TailLogsResponse;
 import dev.fleetkeeper.proto.v1.MemorySeries;
@@ -77,11 +83,13 @@ final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBase {
     private final FleetEngine engine;
     private final FleetStore store;
     private final RecycleCoordinator recycles;
+    private final RolloutCoordinator rollouts;
 
-    AdminServiceImpl(FleetEngine engine, FleetStore store, RecycleCoordinator recycles) {
+    AdminServiceImpl(FleetEngine engine, FleetStore store, RecycleCoordinator recycles, RolloutCoordinator rollouts) {
         this.engine = engine;
         this.store = store;
         this.recycles = recycles;
+        this.rollouts = rollouts;
     }
 
     @Override
@@ -115,38 +123,101 @@ final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBase {
     @Override
     public void watchRecycle(GetRecycleRequest request, StreamObserver<RecycleJob> responses) {
         ServerCallStreamObserver<RecycleJob> out = (ServerCallStreamObserver<RecycleJob>) responses;
-        RecycleWatch watch = new RecycleWatch(out);
-        out.setOnReadyHandler(watch::drain);
-        out.setOnCancelHandler(watch::cancel);
-        CompletableFuture<AutoCloseable> handle;
-        try {
-            handle = recycles().watch(request.getJobId(), watch::offer);
-        } catch (RuntimeException e) {
-            out.onError(GrpcErrors.toStatus(e));
-            return;
-        }
-        handle.whenComplete((h, error) -> {
-            if (error != null) {
-                watch.fail(error);
-            } else {
-                watch.subscribed(h);
-            }
-        });
+        SnapshotWatch<dev.fleetkeeper.controller.recycle.RecycleJob, RecycleJob> watch = new SnapshotWatch<>(out,
+                AdminProtoMapper::recycleJob, job -> job.state().isTerminal());
+        watch.subscribe(() -> recycles().watch(request.getJobId(), watch::offer));
     }
 
-    /** One WatchRecycle call: the newest snapshot not yet sent, sent when the stream is ready. */
-    private static final class RecycleWatch {
-        private final ServerCallStreamObserver<RecycleJob> out;
-        private dev.fleetkeeper.controller.recycle.RecycleJob pending;
+    @Override
+    public void startRollout(StartRolloutRequest request, StreamObserver<Rollout> out) {
+        reply(() -> rollouts().start(AdminProtoMapper.rolloutRequest(request)), AdminProtoMapper::rollout, out);
+    }
+
+    @Override
+    public void getRollout(GetRolloutRequest request, StreamObserver<Rollout> out) {
+        reply(() -> rollouts().get(request.getRolloutId()), AdminProtoMapper::rollout, out);
+    }
+
+    @Override
+    public void listRollouts(ListRolloutsRequest request, StreamObserver<ListRolloutsResponse> out) {
+        reply(() -> rollouts().list(request.getService(), Math.max(0, request.getLimit())),
+                list -> ListRolloutsResponse.newBuilder()
+                        .addAllRollouts(list.stream().map(AdminProtoMapper::rollout).toList()).build(), out);
+    }
+
+    @Override
+    public void pauseRollout(GetRolloutRequest request, StreamObserver<Rollout> out) {
+        reply(() -> rollouts().pause(request.getRolloutId()), AdminProtoMapper::rollout, out);
+    }
+
+    @Override
+    public void resumeRollout(GetRolloutRequest request, StreamObserver<Rollout> out) {
+        reply(() -> rollouts().resume(request.getRolloutId()), AdminProtoMapper::rollout, out);
+    }
+
+    @Override
+    public void promoteRollout(GetRolloutRequest request, StreamObserver<Rollout> out) {
+        reply(() -> rollouts().promote(request.getRolloutId()), AdminProtoMapper::rollout, out);
+    }
+
+    @Override
+    public void abortRollout(GetRolloutRequest request, StreamObserver<Rollout> out) {
+        reply(() -> rollouts().abort(request.getRolloutId()), AdminProtoMapper::rollout, out);
+    }
+
+    @Override
+    public void rollbackRollout(GetRolloutRequest request, StreamObserver<Rollout> out) {
+        reply(() -> rollouts().rollback(request.getRolloutId()), AdminProtoMapper::rollout, out);
+    }
+
+    /** Rollout snapshots as they change, until the rollout ends (FAILED included); newest only under back-pressure. */
+    @Override
+    public void watchRollout(GetRolloutRequest request, StreamObserver<Rollout> responses) {
+        ServerCallStreamObserver<Rollout> out = (ServerCallStreamObserver<Rollout>) responses;
+        SnapshotWatch<dev.fleetkeeper.controller.rollout.Rollout, Rollout> watch = new SnapshotWatch<>(out,
+                AdminProtoMapper::rollout, RolloutCoordinator::ended);
+        watch.subscribe(() -> rollouts().watch(request.getRolloutId(), watch::offer));
+    }
+
+    /**
+     * One watch call (WatchRecycle, WatchRollout): the newest snapshot not yet sent, sent when
+     * the stream is ready; the stream completes after the snapshot that ends it.
+     */
+    private static final class SnapshotWatch<T, M> {
+        private final ServerCallStreamObserver<M> out;
+        private final Function<T, M> map;
+        private final java.util.function.Predicate<T> last;
+        private T pending;
         private boolean ended;
         private AutoCloseable subscription;
 
-        RecycleWatch(ServerCallStreamObserver<RecycleJob> out) {
+        SnapshotWatch(ServerCallStreamObserver<M> out, Function<T, M> map, java.util.function.Predicate<T> last) {
             this.out = out;
+            this.map = map;
+            this.last = last;
         }
 
-        synchronized void offer(dev.fleetkeeper.controller.recycle.RecycleJob job) {
-            pending = job;
+        void subscribe(Supplier<CompletableFuture<AutoCloseable>> watch) {
+            out.setOnReadyHandler(this::drain);
+            out.setOnCancelHandler(this::cancel);
+            CompletableFuture<AutoCloseable> handle;
+            try {
+                handle = watch.get();
+            } catch (RuntimeException e) {
+                out.onError(GrpcErrors.toStatus(e));
+                return;
+            }
+            handle.whenComplete((h, error) -> {
+                if (error != null) {
+                    fail(error);
+                } else {
+                    subscribed(h);
+                }
+            });
+        }
+
+        synchronized void offer(T snapshot) {
+            pending = snapshot;
             drain();
         }
 
@@ -154,10 +225,10 @@ final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBase {
             if (ended || pending == null || !out.isReady()) {
                 return;
             }
-            dev.fleetkeeper.controller.recycle.RecycleJob job = pending;
+            T snapshot = pending;
             pending = null;
-            out.onNext(AdminProtoMapper.recycleJob(job));
-            if (job.state().isTerminal()) {
+            out.onNext(map.apply(snapshot));
+            if (last.test(snapshot)) {
                 ended = true;
                 out.onCompleted();
                 unsubscribe();
@@ -193,6 +264,14 @@ final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBase {
                 subscription = null;
             }
         }
+    }
+
+    private RolloutCoordinator rollouts() {
+        if (rollouts == null) {
+            throw Status.UNIMPLEMENTED.withDescription("this controller runs no rollout coordinator")
+                    .asRuntimeException();
+        }
+        return rollouts;
     }
 
     private RecycleCoordinator recycles() {

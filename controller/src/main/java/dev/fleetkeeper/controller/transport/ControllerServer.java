@@ -2,6 +2,7 @@ package dev.fleetkeeper.controller.transport;
 
 import dev.fleetkeeper.controller.fleet.FleetEngine;
 import dev.fleetkeeper.controller.recycle.RecycleCoordinator;
+import dev.fleetkeeper.controller.rollout.RolloutCoordinator;
 import dev.fleetkeeper.controller.store.FleetStore;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
@@ -26,16 +27,19 @@ public final class ControllerServer implements AutoCloseable {
     private final HealthStatusManager health = new HealthStatusManager();
 
     public ControllerServer(InetSocketAddress address, FleetEngine engine, FleetStore store, String version) {
-        this(address, engine, store, null, version);
+        this(address, engine, store, null, null, version);
     }
 
-    /** @param recycles runs fleet-wide recycles; null when this server offers none (its RPCs answer UNIMPLEMENTED) */
+    /**
+     * @param recycles runs fleet-wide recycles; null when this server offers none (its RPCs answer UNIMPLEMENTED)
+     * @param rollouts runs rollouts; null when this server offers none (its RPCs answer UNIMPLEMENTED)
+     */
     public ControllerServer(InetSocketAddress address, FleetEngine engine, FleetStore store,
-                            RecycleCoordinator recycles, String version) {
+                            RecycleCoordinator recycles, RolloutCoordinator rollouts, String version) {
         PeerAddress peer = new PeerAddress();
         this.server = NettyServerBuilder.forAddress(address)
                 .addService(ServerInterceptors.intercept(AgentMessages.bind(new AgentServiceImpl(engine, version)), peer))
-                .addService(ServerInterceptors.intercept(new AdminServiceImpl(engine, store, recycles), peer))
+                .addService(ServerInterceptors.intercept(new AdminServiceImpl(engine, store, recycles, rollouts), peer))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)

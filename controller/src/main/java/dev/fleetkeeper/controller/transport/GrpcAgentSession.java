@@ -4,6 +4,7 @@ import dev.fleetkeeper.controller.fleet.AgentAction;
 import dev.fleetkeeper.controller.fleet.AgentSession;
 import dev.fleetkeeper.proto.v1.Ack;
 import dev.fleetkeeper.proto.v1.Action;
+import dev.fleetkeeper.proto.v1.ApplyRelease;
 import dev.fleetkeeper.proto.v1.ControllerMessage;
 import dev.fleetkeeper.proto.v1.RecycleInstance;
 import dev.fleetkeeper.proto.v1.RestartService;
@@ -108,6 +109,9 @@ final class GrpcAgentSession implements AgentSession {
         } else if (action instanceof AgentAction.RecycleInstance r) {
             b.setRecycleInstance(RecycleInstance.newBuilder().setService(r.service()).setInstance(r.instance())
                     .setReason(r.reason()).setJobId(r.jobId()));
+        } else if (action instanceof AgentAction.ApplyRelease a) {
+            b.setApplyRelease(ApplyRelease.newBuilder().setService(a.service()).setInstance(a.instance())
+                    .setRelease(AdminProtoMapper.release(a.release())).setRolloutId(a.rolloutId()));
         } else if (action instanceof AgentAction.TailLogs t) {
             b.setTailLogs(TailLogs.newBuilder().setService(t.service()).setInstance(t.instance()).setLines(t.lines()));
         } else {

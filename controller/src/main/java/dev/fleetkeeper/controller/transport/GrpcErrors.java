@@ -4,8 +4,11 @@ import dev.fleetkeeper.controller.fleet.ActionTimeoutException;
 import dev.fleetkeeper.controller.fleet.AmbiguousHostException;
 import dev.fleetkeeper.controller.fleet.HostOfflineException;
 import dev.fleetkeeper.controller.fleet.HostNotFoundException;
+import dev.fleetkeeper.controller.recycle.IllegalTransitionException;
 import dev.fleetkeeper.controller.recycle.RecycleJobNotFoundException;
 import dev.fleetkeeper.controller.recycle.RecycleRefusedException;
+import dev.fleetkeeper.controller.rollout.RolloutNotFoundException;
+import dev.fleetkeeper.controller.rollout.RolloutRefusedException;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.util.concurrent.CompletionException;
@@ -33,6 +36,12 @@ final class GrpcErrors {
         }
         if (t instanceof RecycleJobNotFoundException) {
             return Status.NOT_FOUND.withDescription(t.getMessage()).asRuntimeException();
+        }
+        if (t instanceof RolloutNotFoundException) {
+            return Status.NOT_FOUND.withDescription(t.getMessage()).asRuntimeException();
+        }
+        if (t instanceof RolloutRefusedException || t instanceof IllegalTransitionException) {
+            return Status.FAILED_PRECONDITION.withDescription(t.getMessage()).asRuntimeException();
         }
         if (t instanceof RecycleRefusedException) {
             return Status.FAILED_PRECONDITION.withDescription(t.getMessage()).asRuntimeException();
