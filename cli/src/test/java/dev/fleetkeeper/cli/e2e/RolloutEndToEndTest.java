@@ -30,10 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code fleetkeeper rollout} through the real CLI, a real controller and two real agents, each
- * running a pool of two real Python workers. Agents of this version cannot apply a release
- * (they reject ApplyRelease), so this covers what works without them: the request's
- * validation, list and status, and a canary the agent rejects failing the rollout (or rolling
- * it back) without touching any instance.
+ * running a pool of two real Python workers: the request's validation, list and status, and a
+ * canary whose release the agent refuses (a {@code current} switch for a service without a
+ * deploy root) failing the rollout, or rolling it back, without touching any instance.
+ * {@link FleetRolloutEndToEndTest} covers rollouts that apply releases.
  */
 @Timeout(180)
 class RolloutEndToEndTest {
@@ -107,12 +107,13 @@ class RolloutEndToEndTest {
     void aCanaryTheAgentRejects_failsTheRollout_andNoInstanceIsTouched() throws Exception {
         Map<String, Map<Integer, Integer>> before = running();
 
-        CliRun.Result r = CliRun.run(fleet.target(), "rollout", "start", service, "--version", "v2");
+        // The service declares no deploy root, so the agent refuses to switch its 'current'.
+        CliRun.Result r = CliRun.run(fleet.target(), "rollout", "start", service, "--version", "v2", "--switch-current");
         System.out.println(r.out() + r.err());
         assertThat(r.exitCode()).as(r.out() + r.err()).isEqualTo(1);
         String id = rolloutId(r.out());
         assertThat(r.out()).contains(service + " -> v2, 4 instance(s) on 2 host(s), canary 1")
-                .contains("FAILED").contains("does not know action kind APPLY_RELEASE");
+                .contains("FAILED").contains("declares no deploy root");
 
         Rollout failed = status(id);
         assertThat(failed.getState()).isEqualTo(RolloutState.ROLLOUT_STATE_FAILED);
@@ -120,7 +121,7 @@ class RolloutEndToEndTest {
         assertThat(canary.getCanary()).isTrue();
         assertThat(canary.getState()).isEqualTo(RolloutStepState.ROLLOUT_STEP_STATE_FAILED);
         assertThat(canary.getActionId()).isNotEmpty();
-        assertThat(canary.getMessage()).contains("rejected").contains("upgrade the agent");
+        assertThat(canary.getMessage()).contains("rejected").contains("declare 'releases: /srv/app'");
         assertThat(failed.getStepsList().subList(1, 4)).allSatisfy(s ->
                 assertThat(s.getState()).isEqualTo(RolloutStepState.ROLLOUT_STEP_STATE_SKIPPED));
         assertThat(running()).as("no instance restarted").isEqualTo(before);
@@ -136,14 +137,16 @@ class RolloutEndToEndTest {
                 .contains("rollout " + id + " of " + service + " to v2 failed");
 
         // FAILED is over: a new rollout of the service is accepted; with --auto-rollback it ends
-        // ROLLED_BACK (the agent rejects the rollback too: nothing was changed).
+        // ROLLED_BACK at once: the agent refused the canary's release, so it never left its own and
+        // there is nothing to send back.
         CliRun.Result back = CliRun.run(fleet.target(), "rollout", "start", service, "--version", "v2",
-                "--auto-rollback");
+                "--switch-current", "--auto-rollback");
         System.out.println(back.out() + back.err());
         assertThat(back.exitCode()).as(back.out() + back.err()).isEqualTo(1);
         Rollout rolledBack = status(rolloutId(back.out()));
         assertThat(rolledBack.getState()).isEqualTo(RolloutState.ROLLOUT_STATE_ROLLED_BACK);
-        assertThat(rolledBack.getSteps(0).getRollbackActionId()).isNotEmpty();
+        assertThat(rolledBack.getSteps(0).getApplied()).isFalse();
+        assertThat(rolledBack.getSteps(0).getRollbackActionId()).as("nothing to undo").isEmpty();
         assertThat(rolledBack.getStepsList().subList(1, 4)).allSatisfy(s ->
                 assertThat(s.getState()).isEqualTo(RolloutStepState.ROLLOUT_STEP_STATE_SKIPPED));
         assertThat(running()).as("no instance restarted").isEqualTo(before);

@@ -25,11 +25,15 @@ import java.util.Objects;
  * @param healthySinceMillis since when every gate has passed (0: not now)
  * @param gates              the latest gate results
  * @param message            why it failed, or what it waits for
+ * @param applied            the agent answered that it applied the release (or had already). An
+ *                           agent that fails or refuses one leaves the instance on its previous
+ *                           release, so only applied instances (and those whose answer is still
+ *                           awaited) are rolled back
  */
 public record RolloutStep(String hostId, String hostname, int instance, boolean canary, int batch,
                           RolloutStepState state, Release previous, String actionId, String rollbackActionId,
                           int oldPid, int newPid, long sentAtMillis, long finishedAtMillis, long healthySinceMillis,
-                          List<GateResult> gates, String message) {
+                          List<GateResult> gates, String message, boolean applied) {
 
     public RolloutStep {
         Objects.requireNonNull(hostId, "hostId");
@@ -49,7 +53,7 @@ public record RolloutStep(String hostId, String hostname, int instance, boolean 
     static RolloutStep pending(String hostId, String hostname, int instance, boolean canary, int batch,
                                Release previous) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, RolloutStepState.PENDING, previous, "", "",
-                0, 0, 0, 0, 0, List.of(), "");
+                0, 0, 0, 0, 0, List.of(), "", false);
     }
 
     /** "web-1 worker#2", for messages. */
@@ -57,64 +61,67 @@ public record RolloutStep(String hostId, String hostname, int instance, boolean 
         return hostname + " " + service + "#" + instance;
     }
 
-    /** Whether this rollout changed the instance (sent it the release): only those roll back. */
+    /**
+     * Whether this rollout may have changed the instance: the agent applied the release, or its
+     * answer is still awaited. Only those roll back.
+     */
     public boolean changed() {
-        return !actionId.isEmpty();
+        return applied || state == RolloutStepState.SENT;
     }
 
     RolloutStep sent(String id, int pid, long now) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.SENT), previous, id,
-                rollbackActionId, pid, 0, now, 0, 0, List.of(), "waiting for the agent's answer");
+                rollbackActionId, pid, 0, now, 0, 0, List.of(), "waiting for the agent's answer", applied);
     }
 
     /** Already on the release: verified without sending anything. */
     RolloutStep verifyingUnchanged(int pid, long now) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.VERIFYING),
                 previous, "", rollbackActionId, pid, 0, now, 0, 0, List.of(),
-                "already runs the release; checking its gates");
+                "already runs the release; checking its gates", false);
     }
 
     RolloutStep verifying(int oldPidSeen, String why) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.VERIFYING),
                 previous, actionId, rollbackActionId, oldPidSeen > 0 ? oldPidSeen : oldPid, 0, sentAtMillis, 0, 0,
-                gates, why);
+                gates, why, true);
     }
 
     /** The same state with the latest gate results, the pid seen and the healthy-since time. */
     RolloutStep checked(int pidSeen, long healthySince, List<GateResult> results, String why) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state, previous, actionId, rollbackActionId,
-                oldPid, pidSeen, sentAtMillis, finishedAtMillis, healthySince, results, why);
+                oldPid, pidSeen, sentAtMillis, finishedAtMillis, healthySince, results, why, applied);
     }
 
     RolloutStep healthy(long now) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.HEALTHY), previous,
-                actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, healthySinceMillis, gates, "");
+                actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, healthySinceMillis, gates, "", applied);
     }
 
     RolloutStep failed(String why, long now) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.FAILED), previous,
-                actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, 0, gates, why);
+                actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, 0, gates, why, applied);
     }
 
     RolloutStep skipped(String why, long now) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.SKIPPED), previous,
-                actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, 0, gates, why);
+                actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, 0, gates, why, applied);
     }
 
     RolloutStep rollingBack(String id, long now) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.ROLLING_BACK),
                 previous, actionId, id, oldPid, newPid, sentAtMillis, 0, 0, gates,
-                "sent back to " + previous.version() + " at " + now);
+                "sent back to " + previous.version() + " at " + now, applied);
     }
 
     RolloutStep rolledBack(long now) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.ROLLED_BACK),
                 previous, actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, 0, gates,
-                "back on " + previous.version());
+                "back on " + previous.version(), applied);
     }
 
     RolloutStep withMessage(String why) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state, previous, actionId, rollbackActionId,
-                oldPid, newPid, sentAtMillis, finishedAtMillis, healthySinceMillis, gates, why);
+                oldPid, newPid, sentAtMillis, finishedAtMillis, healthySinceMillis, gates, why, applied);
     }
 }

@@ -7,9 +7,8 @@ import dev.fleetkeeper.controller.recycle.JobState;
 import dev.fleetkeeper.controller.recycle.RecycleJob;
 import dev.fleetkeeper.controller.recycle.RecycleStep;
 import dev.fleetkeeper.controller.recycle.StepState;
-import dev.fleetkeeper.controller.rollout.Release;
 import dev.fleetkeeper.controller.rollout.Rollout;
-import dev.fleetkeeper.controller.rollout.RolloutPlan;
+import dev.fleetkeeper.controller.rollout.RolloutMessages;
 import dev.fleetkeeper.controller.store.proto.StoredActionResult;
 import dev.fleetkeeper.controller.store.proto.StoredEvent;
 import dev.fleetkeeper.controller.store.proto.StoredHost;
@@ -20,8 +19,6 @@ import dev.fleetkeeper.controller.store.proto.StoredServiceReport;
 import dev.fleetkeeper.controller.store.proto.StoredState;
 import dev.fleetkeeper.proto.v1.ActionResult;
 import dev.fleetkeeper.proto.v1.Event;
-import dev.fleetkeeper.proto.v1.RolloutState;
-import dev.fleetkeeper.proto.v1.RolloutStepState;
 import dev.fleetkeeper.proto.v1.ServiceReport;
 import dev.fleetkeeper.proto.v1.Snapshot;
 import java.io.IOException;
@@ -166,120 +163,17 @@ final class Values {
     }
 
     static byte[] rollout(Rollout r) {
-        dev.fleetkeeper.proto.v1.RolloutPlan.Builder plan = dev.fleetkeeper.proto.v1.RolloutPlan.newBuilder()
-                .setCanary(r.plan().canary())
-                .setBatch(r.plan().batch())
-                .setMinHealthyMs(r.plan().minHealthyMillis())
-                .setHealthyDeadlineMs(r.plan().healthyDeadlineMillis())
-                .setProgressDeadlineMs(r.plan().progressDeadlineMillis())
-                .setMaxFailures(r.plan().maxFailures())
-                .setAutoPromote(r.plan().autoPromote())
-                .setAutoRollback(r.plan().autoRollback())
-                .setPauseOnDisconnect(r.plan().pauseOnDisconnect())
-                .setProbe(r.plan().probe())
-                .setMemoryTolerance(r.plan().memoryTolerance());
-        dev.fleetkeeper.proto.v1.Rollout.Builder b = dev.fleetkeeper.proto.v1.Rollout.newBuilder()
-                .setRolloutId(r.rolloutId())
-                .setService(r.service())
-                .putAllSelector(r.selector())
-                .setRelease(release(r.release()))
-                .setPlan(plan)
-                .setReason(r.reason())
-                .setState(RolloutState.valueOf("ROLLOUT_STATE_" + r.state().name()))
-                .setMessage(r.message())
-                .setCreatedAtUnixMs(r.createdAtMillis())
-                .setFinishedAtUnixMs(r.finishedAtMillis())
-                .setProgressedAtUnixMs(r.progressedAtMillis())
-                .setFailures(r.failures());
-        if (r.pausedFrom() != null) {
-            b.setPausedFrom(RolloutState.valueOf("ROLLOUT_STATE_" + r.pausedFrom().name()));
-        }
-        for (dev.fleetkeeper.controller.rollout.RolloutStep s : r.steps()) {
-            dev.fleetkeeper.proto.v1.RolloutStep.Builder sb = dev.fleetkeeper.proto.v1.RolloutStep.newBuilder()
-                    .setHostId(s.hostId())
-                    .setHostname(s.hostname())
-                    .setInstance(s.instance())
-                    .setCanary(s.canary())
-                    .setBatch(s.batch())
-                    .setState(RolloutStepState.valueOf("ROLLOUT_STEP_STATE_" + s.state().name()))
-                    .setPrevious(release(s.previous()))
-                    .setActionId(s.actionId())
-                    .setRollbackActionId(s.rollbackActionId())
-                    .setOldPid(s.oldPid())
-                    .setNewPid(s.newPid())
-                    .setSentAtUnixMs(s.sentAtMillis())
-                    .setFinishedAtUnixMs(s.finishedAtMillis())
-                    .setHealthySinceUnixMs(s.healthySinceMillis())
-                    .setMessage(s.message());
-            for (dev.fleetkeeper.controller.rollout.GateResult g : s.gates()) {
-                sb.addGates(dev.fleetkeeper.proto.v1.GateResult.newBuilder().setGate(g.gate()).setOk(g.ok())
-                        .setDetail(g.detail()));
-            }
-            b.addSteps(sb);
-        }
-        return serialize(b.build());
+        return serialize(RolloutMessages.toProto(r));
     }
 
     static Rollout rollout(String rolloutId, byte[] value) {
         dev.fleetkeeper.proto.v1.Rollout r = parse("rollout " + rolloutId, value,
                 dev.fleetkeeper.proto.v1.Rollout::parseFrom);
         try {
-            dev.fleetkeeper.proto.v1.RolloutPlan p = r.getPlan();
-            RolloutPlan plan = new RolloutPlan(p.getCanary(), p.getBatch(), p.getMinHealthyMs(),
-                    p.getHealthyDeadlineMs(), p.getProgressDeadlineMs(), p.getMaxFailures(), p.getAutoPromote(),
-                    p.getAutoRollback(), p.getPauseOnDisconnect(), p.getProbe(), p.getMemoryTolerance());
-            List<dev.fleetkeeper.controller.rollout.RolloutStep> steps = new ArrayList<>();
-            for (dev.fleetkeeper.proto.v1.RolloutStep s : r.getStepsList()) {
-                List<dev.fleetkeeper.controller.rollout.GateResult> gates = new ArrayList<>();
-                for (dev.fleetkeeper.proto.v1.GateResult g : s.getGatesList()) {
-                    gates.add(new dev.fleetkeeper.controller.rollout.GateResult(g.getGate(), g.getOk(), g.getDetail()));
-                }
-                steps.add(new dev.fleetkeeper.controller.rollout.RolloutStep(s.getHostId(), s.getHostname(),
-                        s.getInstance(), s.getCanary(), s.getBatch(), stepState(s.getState(), rolloutId),
-                        release(s.getPrevious()), s.getActionId(), s.getRollbackActionId(), s.getOldPid(),
-                        s.getNewPid(), s.getSentAtUnixMs(), s.getFinishedAtUnixMs(), s.getHealthySinceUnixMs(), gates,
-                        s.getMessage()));
-            }
-            return new Rollout(rolloutId, r.getService(), r.getSelectorMap(), release(r.getRelease()), plan,
-                    r.getReason(), rolloutState(r.getState(), rolloutId),
-                    r.getPausedFrom() == RolloutState.ROLLOUT_STATE_UNSPECIFIED ? null
-                            : rolloutState(r.getPausedFrom(), rolloutId),
-                    r.getMessage(), r.getCreatedAtUnixMs(), r.getFinishedAtUnixMs(), r.getProgressedAtUnixMs(),
-                    r.getFailures(), steps);
+            return RolloutMessages.fromProto(rolloutId, r);
         } catch (IllegalArgumentException e) {
             throw new CorruptValueException("stored rollout " + rolloutId + " does not read: " + e.getMessage(), e);
         }
-    }
-
-    private static dev.fleetkeeper.proto.v1.Release release(Release r) {
-        return dev.fleetkeeper.proto.v1.Release.newBuilder()
-                .setVersion(r.version())
-                .setCommand(r.command())
-                .addAllArgs(r.args())
-                .setArgsSet(r.argsSet())
-                .putAllEnv(r.env())
-                .setSwitchCurrent(r.switchCurrent())
-                .build();
-    }
-
-    private static Release release(dev.fleetkeeper.proto.v1.Release r) {
-        return new Release(r.getVersion(), r.getCommand(), r.getArgsList(), r.getArgsSet(), r.getEnvMap(),
-                r.getSwitchCurrent());
-    }
-
-    private static dev.fleetkeeper.controller.rollout.RolloutState rolloutState(RolloutState s, String id) {
-        String name = s.name().replace("ROLLOUT_STATE_", "");
-        if (s == RolloutState.ROLLOUT_STATE_UNSPECIFIED || s == RolloutState.UNRECOGNIZED) {
-            throw new IllegalArgumentException("state " + s + " of " + id);
-        }
-        return dev.fleetkeeper.controller.rollout.RolloutState.valueOf(name);
-    }
-
-    private static dev.fleetkeeper.controller.rollout.RolloutStepState stepState(RolloutStepState s, String id) {
-        if (s == RolloutStepState.ROLLOUT_STEP_STATE_UNSPECIFIED || s == RolloutStepState.UNRECOGNIZED) {
-            throw new IllegalArgumentException("step state " + s + " of " + id);
-        }
-        return dev.fleetkeeper.controller.rollout.RolloutStepState.valueOf(s.name().replace("ROLLOUT_STEP_STATE_", ""));
     }
 
     /** Stored enums are 1-based ordinals; 0 and unknown numbers are corrupt (names are never renumbered). */

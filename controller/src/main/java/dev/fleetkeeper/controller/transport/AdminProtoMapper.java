@@ -1,12 +1,10 @@
 package dev.fleetkeeper.controller.transport;
 
 import dev.fleetkeeper.controller.recycle.RecycleStep;
-import dev.fleetkeeper.controller.rollout.GateResult;
 import dev.fleetkeeper.controller.rollout.Release;
 import dev.fleetkeeper.controller.rollout.Rollout;
-import dev.fleetkeeper.controller.rollout.RolloutPlan;
+import dev.fleetkeeper.controller.rollout.RolloutMessages;
 import dev.fleetkeeper.controller.rollout.RolloutRequest;
-import dev.fleetkeeper.controller.rollout.RolloutStep;
 import dev.fleetkeeper.proto.v1.RecycleJob;
 import dev.fleetkeeper.proto.v1.RecycleJobState;
 import dev.fleetkeeper.proto.v1.RecycleStepState;
@@ -61,74 +59,11 @@ final class AdminProtoMapper {
     }
 
     static dev.fleetkeeper.proto.v1.Rollout rollout(Rollout r) {
-        dev.fleetkeeper.proto.v1.Rollout.Builder b = dev.fleetkeeper.proto.v1.Rollout.newBuilder()
-                .setRolloutId(r.rolloutId())
-                .setService(r.service())
-                .putAllSelector(r.selector())
-                .setRelease(release(r.release()))
-                .setPlan(plan(r.plan()))
-                .setReason(r.reason())
-                .setState(dev.fleetkeeper.proto.v1.RolloutState.valueOf("ROLLOUT_STATE_" + r.state().name()))
-                .setMessage(r.message())
-                .setCreatedAtUnixMs(r.createdAtMillis())
-                .setFinishedAtUnixMs(r.finishedAtMillis())
-                .setProgressedAtUnixMs(r.progressedAtMillis())
-                .setFailures(r.failures());
-        if (r.pausedFrom() != null) {
-            b.setPausedFrom(dev.fleetkeeper.proto.v1.RolloutState.valueOf("ROLLOUT_STATE_" + r.pausedFrom().name()));
-        }
-        for (RolloutStep s : r.steps()) {
-            dev.fleetkeeper.proto.v1.RolloutStep.Builder sb = dev.fleetkeeper.proto.v1.RolloutStep.newBuilder()
-                    .setHostId(s.hostId())
-                    .setHostname(s.hostname())
-                    .setInstance(s.instance())
-                    .setCanary(s.canary())
-                    .setBatch(s.batch())
-                    .setState(dev.fleetkeeper.proto.v1.RolloutStepState.valueOf("ROLLOUT_STEP_STATE_"
-                            + s.state().name()))
-                    .setPrevious(release(s.previous()))
-                    .setActionId(s.actionId())
-                    .setRollbackActionId(s.rollbackActionId())
-                    .setOldPid(s.oldPid())
-                    .setNewPid(s.newPid())
-                    .setSentAtUnixMs(s.sentAtMillis())
-                    .setFinishedAtUnixMs(s.finishedAtMillis())
-                    .setHealthySinceUnixMs(s.healthySinceMillis())
-                    .setMessage(s.message());
-            for (GateResult g : s.gates()) {
-                sb.addGates(dev.fleetkeeper.proto.v1.GateResult.newBuilder().setGate(g.gate()).setOk(g.ok())
-                        .setDetail(g.detail()));
-            }
-            b.addSteps(sb);
-        }
-        return b.build();
-    }
-
-    static dev.fleetkeeper.proto.v1.RolloutPlan plan(RolloutPlan p) {
-        return dev.fleetkeeper.proto.v1.RolloutPlan.newBuilder()
-                .setCanary(p.canary())
-                .setBatch(p.batch())
-                .setMinHealthyMs(p.minHealthyMillis())
-                .setHealthyDeadlineMs(p.healthyDeadlineMillis())
-                .setProgressDeadlineMs(p.progressDeadlineMillis())
-                .setMaxFailures(p.maxFailures())
-                .setAutoPromote(p.autoPromote())
-                .setAutoRollback(p.autoRollback())
-                .setPauseOnDisconnect(p.pauseOnDisconnect())
-                .setProbe(p.probe())
-                .setMemoryTolerance(p.memoryTolerance())
-                .build();
+        return RolloutMessages.toProto(r);
     }
 
     static dev.fleetkeeper.proto.v1.Release release(Release r) {
-        return dev.fleetkeeper.proto.v1.Release.newBuilder()
-                .setVersion(r.version())
-                .setCommand(r.command())
-                .addAllArgs(r.args())
-                .setArgsSet(r.argsSet())
-                .putAllEnv(r.env())
-                .setSwitchCurrent(r.switchCurrent())
-                .build();
+        return RolloutMessages.toProto(r);
     }
 
     /**
@@ -143,11 +78,8 @@ final class AdminProtoMapper {
         dev.fleetkeeper.proto.v1.Release r = q.getRelease();
         dev.fleetkeeper.proto.v1.RolloutPlan p = q.getPlan();
         return new RolloutRequest(q.getService(), q.getSelectorMap(),
-                new Release(r.getVersion().strip(), r.getCommand(), r.getArgsList(), r.getArgsSet(), r.getEnvMap(),
-                        r.getSwitchCurrent()),
-                new RolloutPlan(p.getCanary(), p.getBatch(), p.getMinHealthyMs(), p.getHealthyDeadlineMs(),
-                        p.getProgressDeadlineMs(), p.getMaxFailures(), p.getAutoPromote(), p.getAutoRollback(),
-                        p.getPauseOnDisconnect(), p.getProbe(), p.getMemoryTolerance()),
+                RolloutMessages.fromProto(r.toBuilder().setVersion(r.getVersion().strip()).build()),
+                RolloutMessages.fromProto(p),
                 q.getReason());
     }
 

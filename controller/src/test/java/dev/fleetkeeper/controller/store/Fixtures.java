@@ -174,13 +174,13 @@ final class Fixtures {
                         new dev.fleetkeeper.controller.rollout.RolloutStep("web-1", "web-1", 0, true, 0,
                                 dev.fleetkeeper.controller.rollout.RolloutStepState.HEALTHY, v1,
                                 "019b76daa800-" + rolloutId + "-0", "", 4100, 4200, T0 + 10, T0 + 900, T0 + 100,
-                                gates.subList(0, 1), ""),
+                                gates.subList(0, 1), "", true),
                         new dev.fleetkeeper.controller.rollout.RolloutStep("web-1", "web-1", 1, false, 1,
                                 dev.fleetkeeper.controller.rollout.RolloutStepState.VERIFYING, v1,
                                 "019b76daa900-" + rolloutId + "-1", "", 4101, 4300, T0 + 1000, 0, 0, gates,
-                                "waiting: ports: port 3001 not bound by the instance"),
+                                "waiting: ports: port 3001 not bound by the instance", true),
                         new dev.fleetkeeper.controller.rollout.RolloutStep("web-2", "web-2", 0, false, 2,
                                 dev.fleetkeeper.controller.rollout.RolloutStepState.PENDING, v1, "", "", 0, 0, 0, 0, 0,
-                                java.util.List.of(), "")));
+                                java.util.List.of(), "", false)));
     }
 }
