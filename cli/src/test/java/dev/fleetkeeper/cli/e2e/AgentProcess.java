@@ -18,6 +18,11 @@ final class AgentProcess implements AutoCloseable {
 
     /** Writes a config for {@code controller} with state in {@code dir/state} and short intervals; no hostId. */
     AgentProcess(Path dir, String controller) throws IOException {
+        this(dir, controller, "");
+    }
+
+    /** Like {@link #AgentProcess(Path, String)}, with {@code extraYaml} (e.g. a {@code services:} block) appended. */
+    AgentProcess(Path dir, String controller, String extraYaml) throws IOException {
         this.dir = dir;
         this.config = dir.resolve("agent.yaml");
         Files.createDirectories(dir);
@@ -29,7 +34,8 @@ final class AgentProcess implements AutoCloseable {
                 + "heartbeatInterval: 500ms\n"
                 + "reconnect:\n"
                 + "  initialBackoff: 100ms\n"
-                + "  maxBackoff: 500ms\n");
+                + "  maxBackoff: 500ms\n"
+                + extraYaml);
     }
 
     Path stateDir() {

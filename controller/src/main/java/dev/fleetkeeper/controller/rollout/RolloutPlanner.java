@@ -36,8 +36,10 @@ import java.util.TreeSet;
  *     offline longer than the healthy deadline: FAILED, or PAUSED with pause_on_disconnect.</li>
  * <li>ROLLING_BACK sends each changed instance's previous release (its own action id, kept),
  *     host floors respected; ROLLED_BACK when none is left.</li>
- * <li>PAUSED starts nothing; steps in flight finish their gates. Deadlines do not run while
- *     paused (resume restarts the progress deadline).</li>
+ * <li>PAUSED starts nothing; steps in flight finish their gates (a crash or memory gate still
+ *     fails one), and a SENT step whose host is back is re-sent. Deadlines do not run while
+ *     paused: resume restarts the progress deadline and the healthy deadline of every step in
+ *     flight (so a host back after pausing the rollout by its disconnect is not failed for it).</li>
  * </ul>
  * Stateless; thread-safe.
  */
@@ -141,7 +143,8 @@ final class RolloutPlanner {
         List<RolloutStep> steps = new ArrayList<>(r.steps());
         boolean progressed = false;
 
-        // 1. Steps in flight: resends, gates, deadlines. Offline hosts are waited for below.
+        // 1. Steps in flight: resends, gates, deadlines (not while paused). Offline hosts are waited for below.
+        boolean paused = r.state() == RolloutState.PAUSED;
         String disconnected = null;
         for (int k = 0; k < steps.size(); k++) {
             RolloutStep s = steps.get(k);
@@ -158,7 +161,7 @@ final class RolloutPlanner {
                 continue;
             }
             if (s.state() == RolloutStepState.SENT) {
-                if (now - s.sentAtMillis() > healthyDeadline) {
+                if (!paused && now - s.sentAtMillis() > healthyDeadline) {
                     steps.set(k, s.failed("no answer from " + s.hostname() + " within " + seconds(healthyDeadline),
                             now));
                 } else if (!awaiting.contains(s.actionId())) {
@@ -185,7 +188,7 @@ final class RolloutPlanner {
                 } else {
                     steps.set(k, c);
                 }
-            } else if (now - s.sentAtMillis() > healthyDeadline) {
+            } else if (!paused && now - s.sentAtMillis() > healthyDeadline) {
                 steps.set(k, s.checked(pid, 0, gates, "").failed("not healthy within " + seconds(healthyDeadline)
                         + ": " + RolloutGates.failing(gates), now));
             } else {
@@ -324,12 +327,17 @@ final class RolloutPlanner {
         return r.to(RolloutState.PAUSED, "paused by an operator", now);
     }
 
-    /** Resumed where it paused; the progress deadline starts again. */
+    /** Resumed where it paused; the progress deadline and the healthy deadlines of steps in flight start again. */
     static Rollout resume(Rollout r, long now) {
         if (r.state() != RolloutState.PAUSED) {
             throw refused(r, "resume", "only while PAUSED");
         }
-        return r.to(r.pausedFrom(), "resumed by an operator", now).progressed(now);
+        // Deadlines did not run while paused: the steps in flight get their whole healthy deadline again.
+        List<RolloutStep> steps = new ArrayList<>(r.steps());
+        steps.replaceAll(s -> s.state() == RolloutStepState.SENT || s.state() == RolloutStepState.VERIFYING
+                ? s.deadlineRestarted(now) : s);
+        return r.withSteps(steps, r.failures(), r.message()).to(r.pausedFrom(), "resumed by an operator", now)
+                .progressed(now);
     }
 
     /** Promoted after its canary. */

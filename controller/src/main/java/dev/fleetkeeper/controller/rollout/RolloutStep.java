@@ -20,7 +20,8 @@ import java.util.Objects;
  * @param oldPid             the instance's pid before (0: none)
  * @param newPid             its pid on the new release, as first seen verifying (0: not yet); a
  *                           different pid later means it restarted
- * @param sentAtMillis       when it began (sent, or began verifying); the healthy deadline counts from here
+ * @param sentAtMillis       when it began (sent, or began verifying), or when the rollout last resumed
+ *                           with it in flight; the healthy deadline counts from here
  * @param finishedAtMillis   when it ended (0: not yet)
  * @param healthySinceMillis since when every gate has passed (0: not now)
  * @param gates              the latest gate results
@@ -118,6 +119,12 @@ public record RolloutStep(String hostId, String hostname, int instance, boolean 
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.ROLLED_BACK),
                 previous, actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, 0, gates,
                 "back on " + previous.version(), applied);
+    }
+
+    /** The same step with its healthy deadline counting from {@code now} (a resume). */
+    RolloutStep deadlineRestarted(long now) {
+        return new RolloutStep(hostId, hostname, instance, canary, batch, state, previous, actionId, rollbackActionId,
+                oldPid, newPid, now, finishedAtMillis, healthySinceMillis, gates, message, applied);
     }
 
     RolloutStep withMessage(String why) {

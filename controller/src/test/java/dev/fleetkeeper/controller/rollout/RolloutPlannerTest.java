@@ -414,6 +414,43 @@ final class RolloutPlannerTest {
     }
 
     @Test
+    void hostThatDisconnectsWithAStepInFlight_pausesTheRollout_andOnReconnectTheStepIsNotFailedForTheDeadline() {
+        host("web-1", 2);
+        // The canary is sent; the host goes away before answering.
+        RolloutPlanner.Decision sent = RolloutPlanner.decide(start(plan(1, "1", 0, true, false, true, 0)), hosts(),
+                Set.of(), now);
+        String id = sent.sends().get(0).actionId();
+        online.put("web-1", false);
+        Rollout r = sent.rollout();
+        for (long end = now + HEALTHY_DEADLINE + 2_000; now < end; now += 1_000) {
+            r = RolloutPlanner.decide(r, hosts(), Set.of(), now).rollout();
+        }
+        assertThat(r.state()).isEqualTo(RolloutState.PAUSED);
+
+        // Back online, still paused: the step is re-sent and waits, not failed for its deadline.
+        online.put("web-1", true);
+        now += 1_000;
+        RolloutPlanner.Decision back = RolloutPlanner.decide(r, hosts(), Set.of(), now);
+        assertThat(back.rollout().state()).isEqualTo(RolloutState.PAUSED);
+        assertThat(stepOf(back.rollout(), "web-1", 0).state()).isEqualTo(RolloutStepState.SENT);
+        assertThat(back.sends()).singleElement().matches(s -> s.actionId().equals(id));
+
+        // Resumed: the step has its whole healthy deadline again; the agent had applied it.
+        r = RolloutPlanner.resume(back.rollout(), now);
+        assertThat(stepOf(r, "web-1", 0).sentAtMillis()).isEqualTo(now);
+        now += 1_000;
+        RolloutPlanner.Decision resent = RolloutPlanner.decide(r, hosts(), Set.of(), now);
+        assertThat(resent.sends()).singleElement().matches(s -> s.actionId().equals(id));
+        fleet.get("web-1")[0].version = "v2";
+        fleet.get("web-1")[0].pid = nextPid++;
+        r = RolloutPlanner.answered(resent.rollout(), id,
+                new RolloutPlanner.Answer(RolloutPlanner.Answer.Kind.DUPLICATE, "", 0), now);
+        r = run(r, 3 * (MIN_HEALTHY + 3_000));
+        assertThat(r.state()).as(r.message()).isEqualTo(RolloutState.SUCCEEDED);
+        assertThat(applied).as("only the other instance was sent anything more").containsExactly("web-1#1=v2");
+    }
+
+    @Test
     void sentStepWhoseAnswerIsNotAwaited_isResentWithTheSameActionId() {
         host("web-1", 2);
         RolloutPlanner.Decision first = RolloutPlanner.decide(start(plan(1, "1", 0, false, false, false, 0)), hosts(),
