@@ -12,9 +12,11 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,8 +24,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The service manager's startup baselines: when each instance's memory settles after a start,
  * the level is recorded for the spec's version (one {@link BaselineBook} per service, on disk
- * under {@code dir}, or in memory when {@code dir} is null), and a version settling above the
- * previous one beyond the tolerance becomes a finding. Reconcile thread only.
+ * under {@code dir}, or in memory when {@code dir} is null), and a version an instance runs
+ * (its applied release's, else the declared one) settling above the previous one beyond the
+ * tolerance becomes a finding. Reconcile thread only.
  */
 final class StartupBaselines {
 
@@ -47,7 +50,8 @@ final class StartupBaselines {
 
     /**
      * Instance {@code i}'s settled startup memory, 0 until it settled. The first time a process
-     * identity settles, its baseline is recorded for the spec's version.
+     * identity settles, its baseline is recorded for the spec's version ({@code spec} is the
+     * instance's effective spec: with its applied release, the release's version).
      */
     long baselineOf(ServiceSpec spec, int i, ProcessSample p, List<MemorySample> series, long now) {
         String key = spec.name() + "#" + i;
@@ -77,10 +81,29 @@ final class StartupBaselines {
         }
         BaselineBook book = book(spec);
         List<Finding> findings = new ArrayList<>(state.findings());
-        book.regression(spec.version(), spec.memory().baselineTolerance()).ifPresent(r -> findings.add(
-                Doctor.baselineRegressed(spec.name(), r.current().version(), r.current().rssBytes(), r.previous().version(),
-                        r.previous().rssBytes(), r.ratio(), spec.memory().baselineTolerance())));
+        for (String version : runningVersions(state)) {
+            book.regression(version, spec.memory().baselineTolerance()).ifPresent(r -> findings.add(
+                    Doctor.baselineRegressed(spec.name(), r.current().version(), r.current().rssBytes(),
+                            r.previous().version(), r.previous().rssBytes(), r.ratio(),
+                            spec.memory().baselineTolerance())));
+        }
         return new ServiceState(state.name(), state.driver(), state.version(), state.declared(), views, findings,
                 state.managerError(), book.baselines());
+    }
+
+    /**
+     * The versions the instances run (an instance moved to a release runs the release's, not the
+     * declared one), in instance order; the declared version when no instance says. A version
+     * no instance runs any more (a release rolled back) is not a finding.
+     */
+    static Set<String> runningVersions(ServiceState state) {
+        Set<String> out = new LinkedHashSet<>();
+        for (InstanceView v : state.instances()) {
+            out.add(v.version().isEmpty() ? state.version() : v.version());
+        }
+        if (out.isEmpty()) {
+            out.add(state.version());
+        }
+        return out;
     }
 }
