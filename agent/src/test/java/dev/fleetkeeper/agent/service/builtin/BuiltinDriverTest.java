@@ -466,6 +466,8 @@ class BuiltinDriverTest {
 
         int now = driver.status(spec).get(0).pid();
         assertThat(startFirst).isFalse();
+        // A stop-first restart returns once the new process is spawned; it logs a moment later.
+        await().atMost(WAIT).until(() -> lines(log).size() == 3);
         assertThat(lines(log)).containsExactly("start " + old, "stop " + old, "start " + now);
     }
 
