@@ -1,5 +1,7 @@
 package dev.fleetkeeper.controller.recycle;
 
+import dev.fleetkeeper.controller.coordination.CoordinatorThread;
+import dev.fleetkeeper.controller.coordination.Watchers;
 import dev.fleetkeeper.controller.fleet.ActionReply;
 import dev.fleetkeeper.controller.fleet.AgentAction;
 import dev.fleetkeeper.controller.fleet.EventBus;
@@ -15,7 +17,6 @@ import dev.fleetkeeper.proto.v1.InstanceView;
 import dev.fleetkeeper.proto.v1.ManagerState;
 import dev.fleetkeeper.proto.v1.ServiceStatus;
 import dev.fleetkeeper.proto.v1.Severity;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -30,12 +31,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,22 +53,19 @@ public final class RecycleCoordinator implements AutoCloseable {
     public static final String JOB_EVENT_HOST = "controller";
     /** Jobs listed when the caller does not say. */
     public static final int DEFAULT_LIST_LIMIT = 50;
-    private static final long QUERY_TIMEOUT_SECONDS = 10;
 
     private final RecycleJournal journal;
     private final FleetEngine engine;
     private final EventBus bus;
     private final InstantSource clock;
     private final Duration tickInterval;
-    private final ScheduledExecutorService executor;
+    private final CoordinatorThread thread;
     private final SecureRandom random = new SecureRandom();
-    private final Counter taskFailures;
 
     // Recycle-thread state.
     private final Map<String, RecycleJob> jobs = new LinkedHashMap<>();
     private final Set<String> awaiting = new HashSet<>();
-    private final Map<String, List<Consumer<RecycleJob>>> watchers = new HashMap<>();
-    private volatile boolean closed;
+    private final Watchers<RecycleJob> watchers;
 
     /**
      * @param tickInterval how often running jobs are re-decided (also after every answer)
@@ -87,18 +80,13 @@ public final class RecycleCoordinator implements AutoCloseable {
         this.bus = engine.events();
         this.clock = clock;
         this.tickInterval = tickInterval;
-        this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "fleetkeeper-recycle");
-            t.setDaemon(true);
-            return t;
-        });
-        this.taskFailures = Counter.builder("fleetkeeper.controller.recycle.task.failures")
-                .description("Recycle coordinator tasks that threw (each is logged)").register(registry);
+        this.thread = new CoordinatorThread("recycle", "Recycle coordinator", registry);
+        this.watchers = new Watchers<>(thread, "recycle watcher");
     }
 
     /** Loads the stored jobs and starts deciding; jobs not ended resume. */
     public void start() {
-        CompletableFuture<Void> loaded = call(() -> {
+        CompletableFuture<Void> loaded = thread.call(() -> {
             for (RecycleJob j : journal.recycleJobs()) {
                 jobs.put(j.jobId(), j);
                 if (!j.state().isTerminal()) {
@@ -107,9 +95,8 @@ public final class RecycleCoordinator implements AutoCloseable {
             }
             return null;
         });
-        join(loaded);
-        executor.scheduleWithFixedDelay(() -> guarded("tick", this::tick), tickInterval.toMillis(),
-                tickInterval.toMillis(), TimeUnit.MILLISECONDS);
+        CoordinatorThread.join(loaded);
+        thread.tickEvery(tickInterval, this::tick);
     }
 
     // ---------------------------------------------------------------- API (any thread)
@@ -120,7 +107,7 @@ public final class RecycleCoordinator implements AutoCloseable {
      * same service is still running.
      */
     public CompletableFuture<RecycleJob> start(RecycleRequest request) {
-        return call(() -> {
+        return thread.call(() -> {
             for (RecycleJob j : jobs.values()) {
                 if (j.service().equals(request.service()) && !j.state().isTerminal()) {
                     throw new RecycleRefusedException("recycle " + j.jobId() + " of '" + j.service()
@@ -141,12 +128,12 @@ public final class RecycleCoordinator implements AutoCloseable {
 
     /** One job. */
     public CompletableFuture<RecycleJob> get(String jobId) {
-        return call(() -> find(jobId));
+        return thread.call(() -> find(jobId));
     }
 
     /** Jobs, newest first, of {@code service} ("" for all), at most {@code limit} (0: the default). */
     public CompletableFuture<List<RecycleJob>> list(String service, int limit) {
-        return call(() -> {
+        return thread.call(() -> {
             List<RecycleJob> out = new ArrayList<>();
             for (RecycleJob j : jobs.values()) {
                 if (service.isEmpty() || j.service().equals(service)) {
@@ -160,7 +147,7 @@ public final class RecycleCoordinator implements AutoCloseable {
 
     /** Stops a job: no further instance is recycled; those in flight finish on their hosts. */
     public CompletableFuture<RecycleJob> abort(String jobId) {
-        return call(() -> {
+        return thread.call(() -> {
             RecycleJob job = find(jobId);
             RecycleJob next = RecyclePlanner.abort(job, clock.millis());
             if (next != job) {
@@ -175,18 +162,9 @@ public final class RecycleCoordinator implements AutoCloseable {
      * call carries the ended job). The returned handle stops the calls.
      */
     public CompletableFuture<AutoCloseable> watch(String jobId, Consumer<RecycleJob> watcher) {
-        return call(() -> {
+        return thread.call(() -> {
             RecycleJob job = find(jobId);
-            watcher.accept(job);
-            if (!job.state().isTerminal()) {
-                watchers.computeIfAbsent(jobId, k -> new ArrayList<>()).add(watcher);
-            }
-            return () -> executor.execute(() -> {
-                List<Consumer<RecycleJob>> list = watchers.get(jobId);
-                if (list != null) {
-                    list.remove(watcher);
-                }
-            });
+            return watchers.add(jobId, job, job.state().isTerminal(), watcher);
         });
     }
 
@@ -203,7 +181,7 @@ public final class RecycleCoordinator implements AutoCloseable {
     private void tick() {
         for (String id : List.copyOf(jobs.keySet())) {
             if (!jobs.get(id).state().isTerminal()) {
-                guarded("job " + id, () -> advance(id));
+                thread.guarded("job " + id, () -> advance(id));
             }
         }
     }
@@ -234,11 +212,8 @@ public final class RecycleCoordinator implements AutoCloseable {
         }
         awaiting.add(id);
         reply.whenComplete((r, error) -> {
-            try {
-                executor.execute(() -> guarded("answer " + id, () -> onReply(job.jobId(), id, r, error)));
-            } catch (RejectedExecutionException closing) {
-                // Stopping: the step stays SENT in the store and is re-sent after the restart.
-            }
+            // Once stopping, dropped: the step stays SENT in the store and is re-sent after the restart.
+            thread.execute("answer " + id, () -> onReply(job.jobId(), id, r, error));
         });
     }
 
@@ -273,20 +248,7 @@ public final class RecycleCoordinator implements AutoCloseable {
         List<Event> stored = journal.saveRecycleJob(next, RecycleEvents.between(previous, next, clock.millis()));
         jobs.put(next.jobId(), next);
         bus.publish(stored);
-        List<Consumer<RecycleJob>> list = watchers.get(next.jobId());
-        if (list != null) {
-            for (Consumer<RecycleJob> w : List.copyOf(list)) {
-                try {
-                    w.accept(next);
-                } catch (RuntimeException e) {
-                    log.warn("A recycle watcher failed; it is dropped", e);
-                    list.remove(w);
-                }
-            }
-            if (next.state().isTerminal()) {
-                watchers.remove(next.jobId());
-            }
-        }
+        watchers.publish(next.jobId(), next, next.state().isTerminal());
         if (next.state().isTerminal() && (previous == null || !previous.state().isTerminal())) {
             log.info("Recycle job {} of '{}' ended {}: {}", next.jobId(), next.service(), next.state(), next.message());
         }
@@ -294,9 +256,9 @@ public final class RecycleCoordinator implements AutoCloseable {
 
     /** Every host as the engine knows it now, with the service's instances as last reported. */
     private Map<String, HostObservation> observe(String service) {
-        List<HostStatus> hosts = join(engine.hosts(Map.of()));
+        List<HostStatus> hosts = CoordinatorThread.join(engine.hosts(Map.of()));
         Map<String, HostServices> reports = new HashMap<>();
-        for (HostServices s : join(engine.services("", service))) {
+        for (HostServices s : CoordinatorThread.join(engine.services("", service))) {
             reports.put(s.hostId(), s);
         }
         Map<String, HostObservation> out = new LinkedHashMap<>();
@@ -330,66 +292,13 @@ public final class RecycleCoordinator implements AutoCloseable {
                 && v.getBoundPortsList().containsAll(v.getExpectedPortsList());
     }
 
-    private void guarded(String what, Runnable task) {
-        try {
-            task.run();
-        } catch (RuntimeException e) {
-            taskFailures.increment();
-            log.error("Recycle coordinator task '{}' failed; it is retried at the next tick", what, e);
-        }
-    }
 
-    private <T> CompletableFuture<T> call(Supplier<T> task) {
-        CompletableFuture<T> f = new CompletableFuture<>();
-        if (closed) {
-            f.completeExceptionally(new IllegalStateException("controller is shutting down"));
-            return f;
-        }
-        try {
-            executor.execute(() -> {
-                try {
-                    f.complete(task.get());
-                } catch (RuntimeException e) {
-                    f.completeExceptionally(e);
-                }
-            });
-        } catch (RejectedExecutionException e) {
-            f.completeExceptionally(new IllegalStateException("controller is shutting down"));
-        }
-        return f;
-    }
 
-    private static <T> T join(CompletableFuture<T> f) {
-        try {
-            return f.get(QUERY_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new IllegalStateException(e.getCause());
-        } catch (java.util.concurrent.TimeoutException e) {
-            throw new IllegalStateException("the fleet engine did not answer within " + QUERY_TIMEOUT_SECONDS + " s", e);
-        }
-    }
 
     /** Stops deciding. Jobs not ended stay stored as they are and resume at the next start. Idempotent. */
     @Override
     public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        executor.shutdownNow();
-        try {
-            if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
-                log.warn("Recycle coordinator did not stop within 10 s");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        thread.close();
     }
 
     /** The events a change of a job makes: job started, step done or failed, job ended. Stateless. */

@@ -1,5 +1,7 @@
 package dev.fleetkeeper.controller.rollout;
 
+import dev.fleetkeeper.controller.coordination.CoordinatorThread;
+import dev.fleetkeeper.controller.coordination.Watchers;
 import dev.fleetkeeper.controller.fleet.ActionReply;
 import dev.fleetkeeper.controller.fleet.AgentAction;
 import dev.fleetkeeper.controller.fleet.EventBus;
@@ -18,7 +20,6 @@ import dev.fleetkeeper.proto.v1.ManagerState;
 import dev.fleetkeeper.proto.v1.MemoryBaseline;
 import dev.fleetkeeper.proto.v1.ServiceStatus;
 import dev.fleetkeeper.proto.v1.Severity;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -33,14 +34,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,7 +58,6 @@ public final class RolloutCoordinator implements AutoCloseable {
     public static final String ROLLOUT_EVENT_HOST = "controller";
     /** Rollouts listed when the caller does not say. */
     public static final int DEFAULT_LIST_LIMIT = 50;
-    private static final long QUERY_TIMEOUT_SECONDS = 10;
     private static final String REGRESSED_EVIDENCE = "current";
 
     private final RolloutJournal journal;
@@ -72,15 +65,13 @@ public final class RolloutCoordinator implements AutoCloseable {
     private final EventBus bus;
     private final InstantSource clock;
     private final Duration tickInterval;
-    private final ScheduledExecutorService executor;
+    private final CoordinatorThread thread;
     private final SecureRandom random = new SecureRandom();
-    private final Counter taskFailures;
 
     // Rollout-thread state.
     private final Map<String, Rollout> rollouts = new LinkedHashMap<>();
     private final Set<String> awaiting = new HashSet<>();
-    private final Map<String, List<Consumer<Rollout>>> watchers = new HashMap<>();
-    private volatile boolean closed;
+    private final Watchers<Rollout> watchers;
 
     /**
      * @param tickInterval how often running rollouts are re-decided (also after every answer)
@@ -95,18 +86,13 @@ public final class RolloutCoordinator implements AutoCloseable {
         this.bus = engine.events();
         this.clock = clock;
         this.tickInterval = tickInterval;
-        this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "fleetkeeper-rollout");
-            t.setDaemon(true);
-            return t;
-        });
-        this.taskFailures = Counter.builder("fleetkeeper.controller.rollout.task.failures")
-                .description("Rollout coordinator tasks that threw (each is logged)").register(registry);
+        this.thread = new CoordinatorThread("rollout", "Rollout coordinator", registry);
+        this.watchers = new Watchers<>(thread, "rollout watcher");
     }
 
     /** Loads the stored rollouts and starts deciding; rollouts not ended resume. */
     public void start() {
-        join(call(() -> {
+        CoordinatorThread.join(thread.call(() -> {
             for (Rollout r : journal.rollouts()) {
                 rollouts.put(r.rolloutId(), r);
                 if (moves(r)) {
@@ -116,8 +102,7 @@ public final class RolloutCoordinator implements AutoCloseable {
             }
             return null;
         }));
-        executor.scheduleWithFixedDelay(() -> guarded("tick", this::tick), tickInterval.toMillis(),
-                tickInterval.toMillis(), TimeUnit.MILLISECONDS);
+        thread.tickEvery(tickInterval, this::tick);
     }
 
     // ---------------------------------------------------------------- API (any thread)
@@ -129,7 +114,7 @@ public final class RolloutCoordinator implements AutoCloseable {
      * {@link IllegalArgumentException} when the release or plan does not fit.
      */
     public CompletableFuture<Rollout> start(RolloutRequest request) {
-        return call(() -> {
+        return thread.call(() -> {
             Rollout running = inProgress(request.service());
             if (running != null) {
                 throw new RolloutRefusedException("rollout " + running.rolloutId() + " of '" + running.service()
@@ -144,19 +129,19 @@ public final class RolloutCoordinator implements AutoCloseable {
             save(null, planned);
             log.info("Rollout {} of '{}' to {} accepted: {}", id, planned.service(), planned.release().version(),
                     planned.message());
-            guarded("rollout " + id, () -> advance(id));
+            thread.guarded("rollout " + id, () -> advance(id));
             return rollouts.get(id);
         });
     }
 
     /** One rollout. */
     public CompletableFuture<Rollout> get(String rolloutId) {
-        return call(() -> find(rolloutId));
+        return thread.call(() -> find(rolloutId));
     }
 
     /** Rollouts, newest first, of {@code service} ("" for all), at most {@code limit} (0: the default). */
     public CompletableFuture<List<Rollout>> list(String service, int limit) {
-        return call(() -> {
+        return thread.call(() -> {
             List<Rollout> out = new ArrayList<>();
             for (Rollout r : rollouts.values()) {
                 if (service.isEmpty() || r.service().equals(service)) {
@@ -207,18 +192,9 @@ public final class RolloutCoordinator implements AutoCloseable {
      * the calls.
      */
     public CompletableFuture<AutoCloseable> watch(String rolloutId, Consumer<Rollout> watcher) {
-        return call(() -> {
+        return thread.call(() -> {
             Rollout r = find(rolloutId);
-            watcher.accept(r);
-            if (!ended(r)) {
-                watchers.computeIfAbsent(rolloutId, k -> new ArrayList<>()).add(watcher);
-            }
-            return () -> executor.execute(() -> {
-                List<Consumer<Rollout>> list = watchers.get(rolloutId);
-                if (list != null) {
-                    list.remove(watcher);
-                }
-            });
+            return watchers.add(rolloutId, r, ended(r), watcher);
         });
     }
 
@@ -230,7 +206,7 @@ public final class RolloutCoordinator implements AutoCloseable {
     // ---------------------------------------------------------------- rollout thread
 
     private CompletableFuture<Rollout> control(String rolloutId, UnaryOperator<Rollout> change) {
-        return call(() -> {
+        return thread.call(() -> {
             Rollout r = find(rolloutId);
             Rollout next = change.apply(r);
             if (!next.equals(r)) {
@@ -239,7 +215,7 @@ public final class RolloutCoordinator implements AutoCloseable {
                         next.message());
             }
             if (moves(next)) {
-                guarded("rollout " + rolloutId, () -> advance(rolloutId));
+                thread.guarded("rollout " + rolloutId, () -> advance(rolloutId));
             }
             return rollouts.get(rolloutId);
         });
@@ -271,7 +247,7 @@ public final class RolloutCoordinator implements AutoCloseable {
     private void tick() {
         for (String id : List.copyOf(rollouts.keySet())) {
             if (moves(rollouts.get(id))) {
-                guarded("rollout " + id, () -> advance(id));
+                thread.guarded("rollout " + id, () -> advance(id));
             }
         }
     }
@@ -302,11 +278,8 @@ public final class RolloutCoordinator implements AutoCloseable {
         }
         awaiting.add(id);
         reply.whenComplete((answer, error) -> {
-            try {
-                executor.execute(() -> guarded("answer " + id, () -> onReply(r.rolloutId(), id, answer, error)));
-            } catch (RejectedExecutionException stopping) {
-                // Stopping: the step stays SENT in the store and is re-sent after the restart.
-            }
+            // Once stopping, dropped: the step stays SENT in the store and is re-sent after the restart.
+            thread.execute("answer " + id, () -> onReply(r.rolloutId(), id, answer, error));
         });
     }
 
@@ -351,20 +324,7 @@ public final class RolloutCoordinator implements AutoCloseable {
         List<Event> stored = journal.saveRollout(next, RolloutEvents.between(previous, next, clock.millis()));
         rollouts.put(next.rolloutId(), next);
         bus.publish(stored);
-        List<Consumer<Rollout>> list = watchers.get(next.rolloutId());
-        if (list != null) {
-            for (Consumer<Rollout> w : List.copyOf(list)) {
-                try {
-                    w.accept(next);
-                } catch (RuntimeException e) {
-                    log.warn("A rollout watcher failed; it is dropped", e);
-                    list.remove(w);
-                }
-            }
-            if (ended(next)) {
-                watchers.remove(next.rolloutId());
-            }
-        }
+        watchers.publish(next.rolloutId(), next, ended(next));
         if (previous != null && previous.state() != next.state() && ended(next)) {
             log.info("Rollout {} of '{}' to {} ended {}: {}", next.rolloutId(), next.service(),
                     next.release().version(), next.state(), next.message());
@@ -373,9 +333,9 @@ public final class RolloutCoordinator implements AutoCloseable {
 
     /** Every host as the engine knows it now, with the service as last reported, by host id. */
     private Map<String, RolloutHost> observe(String service) {
-        List<HostStatus> hosts = join(engine.hosts(Map.of()));
+        List<HostStatus> hosts = CoordinatorThread.join(engine.hosts(Map.of()));
         Map<String, HostServices> reports = new HashMap<>();
-        for (HostServices s : join(engine.services("", service))) {
+        for (HostServices s : CoordinatorThread.join(engine.services("", service))) {
             reports.put(s.hostId(), s);
         }
         Map<String, RolloutHost> out = new LinkedHashMap<>();
@@ -441,66 +401,13 @@ public final class RolloutCoordinator implements AutoCloseable {
         return "";
     }
 
-    private void guarded(String what, Runnable task) {
-        try {
-            task.run();
-        } catch (RuntimeException e) {
-            taskFailures.increment();
-            log.error("Rollout coordinator task '{}' failed; it is retried at the next tick", what, e);
-        }
-    }
 
-    private <T> CompletableFuture<T> call(Supplier<T> task) {
-        CompletableFuture<T> f = new CompletableFuture<>();
-        if (closed) {
-            f.completeExceptionally(new IllegalStateException("controller is shutting down"));
-            return f;
-        }
-        try {
-            executor.execute(() -> {
-                try {
-                    f.complete(task.get());
-                } catch (RuntimeException e) {
-                    f.completeExceptionally(e);
-                }
-            });
-        } catch (RejectedExecutionException e) {
-            f.completeExceptionally(new IllegalStateException("controller is shutting down"));
-        }
-        return f;
-    }
 
-    private static <T> T join(CompletableFuture<T> f) {
-        try {
-            return f.get(QUERY_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new IllegalStateException(e.getCause());
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("the fleet engine did not answer within " + QUERY_TIMEOUT_SECONDS + " s", e);
-        }
-    }
 
     /** Stops deciding. Rollouts not ended stay stored as they are and resume at the next start. Idempotent. */
     @Override
     public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        executor.shutdownNow();
-        try {
-            if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
-                log.warn("Rollout coordinator did not stop within 10 s");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        thread.close();
     }
 
     /**
