@@ -49,6 +49,7 @@ import java.util.Iterator;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -189,23 +190,10 @@ public final class AdminClient implements AutoCloseable {
      * caller may watch again.
      */
     public void watchRecycle(GetRecycleRequest request, Consumer<RecycleJob> sink) {
-        try (Context.CancellableContext context = Context.current().withCancellation()) {
-            context.run(() -> {
-                try {
-                    Iterator<RecycleJob> jobs = stub.watchRecycle(request);
-                    while (jobs.hasNext()) {
-                        sink.accept(jobs.next());
-                    }
-                } catch (StatusRuntimeException e) {
-                    Status.Code code = e.getStatus().getCode();
-                    if (code == Status.Code.CANCELLED || code == Status.Code.UNAVAILABLE) {
-                        throw new CliException(ExitCodes.USAGE_OR_UNREACHABLE, "lost the controller at " + address
-                                + " (" + reason(e.getStatus()) + ")");
-                    }
-                    throw translate(e);
-                }
-            });
-        }
+        watchJob(() -> stub.watchRecycle(request), job -> {
+            sink.accept(job);
+            return true;
+        });
     }
 
     /** {@code StartRollout}. */
@@ -243,13 +231,22 @@ public final class AdminClient implements AutoCloseable {
      * {@link CliException} with {@link ExitCodes#USAGE_OR_UNREACHABLE}, so that the caller may
      * watch again.
      */
-    public void watchRollout(GetRolloutRequest request, java.util.function.Predicate<Rollout> sink) {
+    public void watchRollout(GetRolloutRequest request, Predicate<Rollout> sink) {
+        watchJob(() -> stub.watchRollout(request), sink);
+    }
+
+    /**
+     * A job's snapshot stream (recycle, rollout) on the calling thread until it ends or
+     * {@code sink} returns false; CANCELLED or UNAVAILABLE (the controller restarting) become
+     * {@link ExitCodes#USAGE_OR_UNREACHABLE}, so that the caller may watch again.
+     */
+    private <T> void watchJob(Supplier<Iterator<T>> call, Predicate<T> sink) {
         try (Context.CancellableContext context = Context.current().withCancellation()) {
             context.run(() -> {
                 try {
-                    Iterator<Rollout> rollouts = stub.watchRollout(request);
-                    while (rollouts.hasNext()) {
-                        if (!sink.test(rollouts.next())) {
+                    Iterator<T> snapshots = call.get();
+                    while (snapshots.hasNext()) {
+                        if (!sink.test(snapshots.next())) {
                             return;
                         }
                     }
