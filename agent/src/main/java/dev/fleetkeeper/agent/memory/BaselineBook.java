@@ -1,14 +1,13 @@
 package dev.fleetkeeper.agent.memory;
 
+import dev.fleetkeeper.agent.storage.DurableFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -151,14 +150,8 @@ public final class BaselineBook {
                 b.append(e.getKey()).append('\t').append(s[0]).append('\t').append(s[1]).append('\n');
             }
         }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try {
-            Files.createDirectories(file.getParent());
-            Files.writeString(tmp, b, StandardCharsets.UTF_8);
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            DurableFiles.replace(file, b.toString());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot save memory baselines " + file, e);
         }

@@ -1,5 +1,6 @@
 package dev.fleetkeeper.agent.release;
 
+import dev.fleetkeeper.agent.storage.DurableFiles;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -90,7 +91,7 @@ public final class CurrentLink {
             Files.deleteIfExists(tmp);
             throw e;
         }
-        Durable.syncDirectory(root);
+        DurableFiles.syncDirectory(root);
         return previous;
     }
 }

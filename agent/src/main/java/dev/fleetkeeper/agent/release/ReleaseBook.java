@@ -1,20 +1,16 @@
 package dev.fleetkeeper.agent.release;
 
+import dev.fleetkeeper.agent.storage.DurableFiles;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -152,24 +148,8 @@ public final class ReleaseBook {
 
     /** Replaces {@code file} atomically and durably. */
     private static void write(Path file, String content) {
-        Path parent = file.getParent();
-        Path tmp = parent.resolve(file.getFileName() + ".tmp");
         try {
-            Files.createDirectories(parent);
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer buf = ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8));
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-            Durable.syncDirectory(parent);
+            DurableFiles.replace(file, content);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot record releases in " + file + ": " + e.getMessage(), e);
         }

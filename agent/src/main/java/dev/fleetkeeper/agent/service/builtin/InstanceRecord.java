@@ -1,16 +1,12 @@
 package dev.fleetkeeper.agent.service.builtin;
 
+import dev.fleetkeeper.agent.storage.DurableFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -83,24 +79,8 @@ record InstanceRecord(int pid, long startTicks, String bootId, long startedAtMil
 
     /** Replaces the record at {@code file} atomically and durably. */
     void write(Path file) {
-        Path dir = file.getParent();
-        Path tmp = dir.resolve(file.getFileName() + ".tmp");
         try {
-            Files.createDirectories(dir);
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer buf = ByteBuffer.wrap(encode().getBytes(StandardCharsets.UTF_8));
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-            syncDirectory(dir);
+            DurableFiles.replace(file, encode());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write instance record " + file, e);
         }
@@ -110,19 +90,11 @@ record InstanceRecord(int pid, long startTicks, String bootId, long startedAtMil
     static void delete(Path file) {
         try {
             if (Files.deleteIfExists(file)) {
-                syncDirectory(file.getParent());
+                DurableFiles.syncDirectory(file.getParent());
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete instance record " + file, e);
         }
     }
 
-    /** Makes a rename or delete in {@code dir} durable (Linux allows fsync on a directory opened read-only). */
-    private static void syncDirectory(Path dir) {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException e) {
-            // Some file systems refuse fsync on directories; the rename itself is still atomic.
-        }
-    }
 }
