@@ -3,26 +3,19 @@ package dev.fleetkeeper.cli.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.google.protobuf.util.JsonFormat;
 import dev.fleetkeeper.agent.config.ServiceDeclaration;
 import dev.fleetkeeper.agent.service.DriverKind;
 import dev.fleetkeeper.agent.service.ServiceSpec;
 import dev.fleetkeeper.cli.CliRun;
 import dev.fleetkeeper.proto.v1.InstanceView;
-import dev.fleetkeeper.proto.v1.ListServicesResponse;
-import dev.fleetkeeper.proto.v1.ManagerState;
 import dev.fleetkeeper.proto.v1.Rollout;
 import dev.fleetkeeper.proto.v1.RolloutState;
 import dev.fleetkeeper.proto.v1.RolloutStepState;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -74,30 +67,10 @@ class FleetRolloutEndToEndTest {
                 .build());
     }
 
-    private static int freeBase() throws Exception {
-        for (int attempt = 0; attempt < 50; attempt++) {
-            int base;
-            try (ServerSocket s = new ServerSocket(0)) {
-                base = s.getLocalPort();
-            }
-            if (base + POOL > 65535) {
-                continue;
-            }
-            try (ServerSocket next = new ServerSocket(base + 1)) {
-                if (next.isBound()) {
-                    return base;
-                }
-            } catch (java.io.IOException taken) {
-                // try another
-            }
-        }
-        throw new IllegalStateException("no two free consecutive ports");
-    }
-
     private void startFleet() throws Exception {
         fleet = MiniFleet.start(dir, Duration.ofSeconds(5));
         for (String host : HOSTS) {
-            fleet.startAgent(host, Map.of("role", "worker"), List.of(pool(freeBase())));
+            fleet.startAgent(host, Map.of("role", "worker"), List.of(pool(MiniFleet.freePorts(POOL))));
         }
         await().atMost(Duration.ofSeconds(60)).until(() -> {
             Map<String, Map<Integer, InstanceView>> now = instances();
@@ -106,31 +79,16 @@ class FleetRolloutEndToEndTest {
         });
     }
 
-    /** Running instances by host and index, from {@code fleetkeeper services --json}. */
     private Map<String, Map<Integer, InstanceView>> instances() throws Exception {
-        CliRun.Result r = CliRun.run(fleet.target(), "services", "--json");
-        ListServicesResponse.Builder b = ListServicesResponse.newBuilder();
-        JsonFormat.parser().ignoringUnknownFields().merge(r.out(), b);
-        Map<String, Map<Integer, InstanceView>> out = new HashMap<>();
-        b.getHostsList().forEach(h -> h.getReport().getServicesList().stream()
-                .filter(s -> s.getName().equals(service))
-                .forEach(s -> s.getInstancesList().stream()
-                        .filter(i -> i.getManagerState() == ManagerState.MANAGER_STATE_RUNNING && i.getManagerPid() > 0)
-                        .forEach(i -> out.computeIfAbsent(h.getHostId(), k -> new HashMap<>()).put(i.getIndex(), i))));
-        return out;
+        return FleetQueries.runningInstances(fleet.target(), service);
     }
 
     private Rollout status(String id) throws Exception {
-        CliRun.Result r = CliRun.run(fleet.target(), "rollout", "status", id, "--json");
-        Rollout.Builder b = Rollout.newBuilder();
-        JsonFormat.parser().ignoringUnknownFields().merge(r.out(), b);
-        return b.build();
+        return FleetQueries.rollout(fleet.target(), id);
     }
 
     private static String rolloutId(String out) {
-        Matcher m = Pattern.compile("rollout (ro-[0-9a-z-]+):").matcher(out);
-        assertThat(m.find()).as(out).isTrue();
-        return m.group(1);
+        return FleetQueries.rolloutId(out);
     }
 
     private static int pid(Map<String, Map<Integer, InstanceView>> all, String host, int i) {

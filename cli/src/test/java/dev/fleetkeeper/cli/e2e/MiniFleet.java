@@ -54,6 +54,36 @@ final class MiniFleet implements AutoCloseable {
         return fleet;
     }
 
+    /** The first of {@code count} consecutive loopback ports free now (a pool's ports, one per instance). */
+    static int freePorts(int count) throws java.io.IOException {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            int base;
+            try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+                base = s.getLocalPort();
+            }
+            if (base + count > 65535) {
+                continue;
+            }
+            if (allFree(base + 1, count - 1)) {
+                return base;
+            }
+        }
+        throw new IllegalStateException("no " + count + " free consecutive ports");
+    }
+
+    private static boolean allFree(int from, int count) {
+        for (int p = from; p < from + count; p++) {
+            try (java.net.ServerSocket s = new java.net.ServerSocket(p)) {
+                if (!s.isBound()) {
+                    return false;
+                }
+            } catch (java.io.IOException taken) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     String target() {
         return "127.0.0.1:" + controller.grpcPort();
     }

@@ -3,7 +3,6 @@ package dev.fleetkeeper.cli.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.google.protobuf.util.JsonFormat;
 import dev.fleetkeeper.agent.Agent;
 import dev.fleetkeeper.agent.config.AgentConfig;
 import dev.fleetkeeper.agent.config.ServiceDeclaration;
@@ -14,14 +13,11 @@ import dev.fleetkeeper.cli.CliRun;
 import dev.fleetkeeper.proto.v1.Event;
 import dev.fleetkeeper.proto.v1.EventType;
 import dev.fleetkeeper.proto.v1.InstanceView;
-import dev.fleetkeeper.proto.v1.ListServicesResponse;
-import dev.fleetkeeper.proto.v1.ManagerState;
 import dev.fleetkeeper.proto.v1.Rollout;
 import dev.fleetkeeper.proto.v1.RolloutState;
 import dev.fleetkeeper.proto.v1.RolloutStep;
 import dev.fleetkeeper.proto.v1.RolloutStepState;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,8 +28,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -300,23 +294,7 @@ class RolloutCrashEndToEndTest {
     }
 
     private static int freeBase() throws Exception {
-        for (int attempt = 0; attempt < 50; attempt++) {
-            int base;
-            try (ServerSocket s = new ServerSocket(0)) {
-                base = s.getLocalPort();
-            }
-            if (base + POOL > 65535) {
-                continue;
-            }
-            try (ServerSocket next = new ServerSocket(base + 1)) {
-                if (next.isBound()) {
-                    return base;
-                }
-            } catch (IOException taken) {
-                // try another
-            }
-        }
-        throw new IllegalStateException("no two free consecutive ports");
+        return MiniFleet.freePorts(POOL);
     }
 
     private void awaitRunning(List<String> hosts) {
@@ -329,30 +307,11 @@ class RolloutCrashEndToEndTest {
 
     /** Running instances of the service by host and index, from {@code fleetkeeper services --json}. */
     private Map<String, Map<Integer, InstanceView>> instances() throws Exception {
-        CliRun.Result r = CliRun.run(target, "services", "--json");
-        Map<String, Map<Integer, InstanceView>> out = new HashMap<>();
-        if (r.exitCode() != 0) {
-            return out;
-        }
-        ListServicesResponse.Builder b = ListServicesResponse.newBuilder();
-        JsonFormat.parser().ignoringUnknownFields().merge(r.out(), b);
-        b.getHostsList().forEach(h -> h.getReport().getServicesList().stream()
-                .filter(s -> s.getName().equals(service))
-                .forEach(s -> s.getInstancesList().stream()
-                        .filter(i -> i.getManagerState() == ManagerState.MANAGER_STATE_RUNNING && i.getManagerPid() > 0)
-                        .forEach(i -> out.computeIfAbsent(h.getHostId(), x -> new HashMap<>()).put(i.getIndex(), i))));
-        return out;
+        return FleetQueries.runningInstances(target, service);
     }
 
     private Rollout status(String id) throws Exception {
-        CliRun.Result r = CliRun.run(target, "rollout", "status", id, "--json");
-        // Exit 1 for a rollout that FAILED or was rolled back, with the rollout printed all the same.
-        if (r.out().isBlank()) {
-            throw new IllegalStateException("rollout status " + id + " failed (" + r.exitCode() + "): " + r.err());
-        }
-        Rollout.Builder b = Rollout.newBuilder();
-        JsonFormat.parser().ignoringUnknownFields().merge(r.out(), b);
-        return b.build();
+        return FleetQueries.rollout(target, id);
     }
 
     /** RELEASE_APPLIED events the agents reported, by "host#instance", for this service. */
@@ -369,9 +328,7 @@ class RolloutCrashEndToEndTest {
     }
 
     private static String rolloutId(String out) {
-        Matcher m = Pattern.compile("rollout (ro-[0-9a-z-]+):").matcher(out);
-        assertThat(m.find()).as(out).isTrue();
-        return m.group(1);
+        return FleetQueries.rolloutId(out);
     }
 
     /** SIGKILL to every process started for this test's service (the built-in driver marks them in their environment). */

@@ -20,8 +20,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -172,15 +170,10 @@ class RolloutEndToEndTest {
     }
 
     private Rollout status(String id) throws Exception {
-        CliRun.Result r = CliRun.run(fleet.target(), "rollout", "status", id, "--json");
-        Rollout.Builder b = Rollout.newBuilder();
-        JsonFormat.parser().merge(r.out(), b);
-        return b.build();
+        return FleetQueries.rollout(fleet.target(), id);
     }
 
     private static String rolloutId(String out) {
-        Matcher m = Pattern.compile("rollout (ro-[0-9a-f]+-[0-9a-f]+):").matcher(out);
-        assertThat(m.find()).as(out).isTrue();
-        return m.group(1);
+        return FleetQueries.rolloutId(out);
     }
 }

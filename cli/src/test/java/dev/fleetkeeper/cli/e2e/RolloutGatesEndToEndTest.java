@@ -14,8 +14,6 @@ import dev.fleetkeeper.proto.v1.Event;
 import dev.fleetkeeper.proto.v1.GateResult;
 import dev.fleetkeeper.proto.v1.InstanceView;
 import dev.fleetkeeper.proto.v1.ListEventsResponse;
-import dev.fleetkeeper.proto.v1.ListServicesResponse;
-import dev.fleetkeeper.proto.v1.ManagerState;
 import dev.fleetkeeper.proto.v1.MemoryBaseline;
 import dev.fleetkeeper.proto.v1.Rollout;
 import dev.fleetkeeper.proto.v1.RolloutState;
@@ -23,7 +21,6 @@ import dev.fleetkeeper.proto.v1.RolloutStep;
 import dev.fleetkeeper.proto.v1.RolloutStepState;
 import dev.fleetkeeper.proto.v1.ServiceStatus;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,8 +28,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -124,23 +119,7 @@ class RolloutGatesEndToEndTest {
     }
 
     private static int freeBase() throws Exception {
-        for (int attempt = 0; attempt < 50; attempt++) {
-            int base;
-            try (ServerSocket s = new ServerSocket(0)) {
-                base = s.getLocalPort();
-            }
-            if (base + POOL > 65535) {
-                continue;
-            }
-            try (ServerSocket next = new ServerSocket(base + 1)) {
-                if (next.isBound()) {
-                    return base;
-                }
-            } catch (IOException taken) {
-                // try another
-            }
-        }
-        throw new IllegalStateException("no two free consecutive ports");
+        return MiniFleet.freePorts(POOL);
     }
 
     /** Starts the fleet; {@code firstHostEnv} is declared on the first host only (where the canary runs). */
@@ -162,42 +141,22 @@ class RolloutGatesEndToEndTest {
         });
     }
 
-    private ListServicesResponse services() throws Exception {
-        CliRun.Result r = CliRun.run(fleet.target(), "services", "--json");
-        ListServicesResponse.Builder b = ListServicesResponse.newBuilder();
-        JsonFormat.parser().ignoringUnknownFields().merge(r.out(), b);
-        return b.build();
-    }
-
     /** The service as each host reports it, by host id. */
     private Map<String, ServiceStatus> statuses() throws Exception {
-        Map<String, ServiceStatus> out = new HashMap<>();
-        services().getHostsList().forEach(h -> h.getReport().getServicesList().stream()
-                .filter(s -> s.getName().equals(service))
-                .forEach(s -> out.put(h.getHostId(), s)));
-        return out;
+        return FleetQueries.serviceStatuses(fleet.target(), service);
     }
 
     /** Running instances by host and index, from {@code fleetkeeper services --json}. */
     private Map<String, Map<Integer, InstanceView>> instances() throws Exception {
-        Map<String, Map<Integer, InstanceView>> out = new HashMap<>();
-        statuses().forEach((host, s) -> s.getInstancesList().stream()
-                .filter(i -> i.getManagerState() == ManagerState.MANAGER_STATE_RUNNING && i.getManagerPid() > 0)
-                .forEach(i -> out.computeIfAbsent(host, k -> new HashMap<>()).put(i.getIndex(), i)));
-        return out;
+        return FleetQueries.runningInstances(fleet.target(), service);
     }
 
     private Rollout status(String id) throws Exception {
-        CliRun.Result r = CliRun.run(fleet.target(), "rollout", "status", id, "--json");
-        Rollout.Builder b = Rollout.newBuilder();
-        JsonFormat.parser().ignoringUnknownFields().merge(r.out(), b);
-        return b.build();
+        return FleetQueries.rollout(fleet.target(), id);
     }
 
     private static String rolloutId(String out) {
-        Matcher m = Pattern.compile("rollout (ro-[0-9a-z-]+):").matcher(out);
-        assertThat(m.find()).as(out).isTrue();
-        return m.group(1);
+        return FleetQueries.rolloutId(out);
     }
 
     private static int pid(Map<String, Map<Integer, InstanceView>> all, String host, int i) {
