@@ -1,6 +1,5 @@
 package dev.fleetkeeper.cli.command;
 
-import dev.fleetkeeper.cli.CliException;
 import dev.fleetkeeper.cli.Converters;
 import dev.fleetkeeper.cli.ExitCodes;
 import dev.fleetkeeper.cli.output.Json;
@@ -42,8 +41,6 @@ import picocli.CommandLine.Parameters;
             "--json prints job snapshots as JSON lines (RecycleJob)."
         })
 public final class RecycleCommand extends AdminCommand {
-    /** How long the watch may stay disconnected (a controller restarting) before giving up. */
-    private static final Duration RECONNECT_FOR = Duration.ofMinutes(2);
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "SERVICE", description = "The service to recycle.")
     String service;
@@ -140,36 +137,10 @@ public final class RecycleCommand extends AdminCommand {
                     + started.getJobId());
             out.flush();
         }
-        long lostSince = 0;
-        while (!progress.ended()) {
-            try {
-                client.watchRecycle(GetRecycleRequest.newBuilder().setJobId(started.getJobId()).build(), job -> {
-                    progress.accept(job);
-                });
-                lostSince = 0;
-            } catch (CliException e) {
-                if (e.exitCode() != ExitCodes.USAGE_OR_UNREACHABLE) {
-                    throw e;
-                }
-                long now = System.nanoTime();
-                if (lostSince == 0) {
-                    lostSince = now;
-                    if (!json) {
-                        out.println("  (" + e.getMessage() + "; watching again: the job goes on on the controller)");
-                        out.flush();
-                    }
-                } else if (now - lostSince > RECONNECT_FOR.toNanos()) {
-                    throw new CliException(ExitCodes.FAILED, e.getMessage() + " for " + RECONNECT_FOR.toMinutes()
-                            + " minutes; the job may still be running: fleetkeeper recycle --status " + started.getJobId());
-                }
-                try {
-                    Thread.sleep(500);
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    throw new CliException(ExitCodes.FAILED, "interrupted; the job goes on on the controller");
-                }
-            }
-        }
+        WatchAgain.until(progress::ended,
+                () -> client.watchRecycle(GetRecycleRequest.newBuilder().setJobId(started.getJobId()).build(),
+                        progress::accept),
+                json, out, "the job", "fleetkeeper recycle --status " + started.getJobId());
         status = progress.last.getState() == RecycleJobState.RECYCLE_JOB_STATE_SUCCEEDED ? ExitCodes.OK : ExitCodes.FAILED;
     }
 

@@ -1,6 +1,5 @@
 package dev.fleetkeeper.cli.command;
 
-import dev.fleetkeeper.cli.CliException;
 import dev.fleetkeeper.cli.Converters;
 import dev.fleetkeeper.cli.ExitCodes;
 import dev.fleetkeeper.cli.output.Json;
@@ -56,9 +55,6 @@ import picocli.CommandLine.Parameters;
             RolloutCommand.ListRollouts.class
         })
 public final class RolloutCommand implements Callable<Integer> {
-
-    /** How long a watch may stay disconnected (a controller restarting) before giving up. */
-    private static final Duration RECONNECT_FOR = Duration.ofMinutes(2);
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -375,35 +371,10 @@ public final class RolloutCommand implements Callable<Integer> {
             return exitStatus(first);
         }
         // Rollout snapshots stream until the rollout settles.
-        long lostSince = 0;
-        while (!settled(last[0])) {
-            try {
-                client.watchRollout(GetRolloutRequest.newBuilder().setRolloutId(first.getRolloutId()).build(), sink);
-                lostSince = 0;
-            } catch (CliException e) {
-                if (e.exitCode() != ExitCodes.USAGE_OR_UNREACHABLE) {
-                    throw e;
-                }
-                long now = System.nanoTime();
-                if (lostSince == 0) {
-                    lostSince = now;
-                    if (!json) {
-                        out.println("  (" + e.getMessage() + "; watching again: the rollout goes on on the controller)");
-                        out.flush();
-                    }
-                } else if (now - lostSince > RECONNECT_FOR.toNanos()) {
-                    throw new CliException(ExitCodes.FAILED, e.getMessage() + " for " + RECONNECT_FOR.toMinutes()
-                            + " minutes; the rollout may still be running: fleetkeeper rollout status "
-                            + first.getRolloutId());
-                }
-                try {
-                    Thread.sleep(500);
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    throw new CliException(ExitCodes.FAILED, "interrupted; the rollout goes on on the controller");
-                }
-            }
-        }
+        WatchAgain.until(() -> settled(last[0]),
+                () -> client.watchRollout(GetRolloutRequest.newBuilder().setRolloutId(first.getRolloutId()).build(),
+                        sink),
+                json, out, "the rollout", "fleetkeeper rollout status " + first.getRolloutId());
         Rollout end = last[0];
         if (!json && end.getState() == RolloutState.ROLLOUT_STATE_AWAITING_PROMOTION) {
             out.println("The canary is healthy. Go on: fleetkeeper rollout promote " + end.getRolloutId()
