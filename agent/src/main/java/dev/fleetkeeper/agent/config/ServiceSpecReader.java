@@ -17,6 +17,7 @@ import dev.fleetkeeper.agent.service.ServiceSpec.RemedyPolicy;
 import dev.fleetkeeper.agent.service.ServiceSpec.RestartPolicy;
 import dev.fleetkeeper.agent.service.ServiceSpec.SupervisorSpec;
 import dev.fleetkeeper.agent.service.ServiceSpec.WritablePath;
+import dev.fleetkeeper.agent.probe.ProbeSpec;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,7 +43,8 @@ final class ServiceSpecReader {
 
     static final List<String> KEYS = List.of("name", "driver", "instances", "command", "args", "env", "workingDir",
             "user", "ports", "portStride", "pidfile", "writablePaths", "stopSignal", "stopTimeout", "restart", "backoff",
-            "crashLoop", "startTimeout", "version", "remedies", "logs", "supervisor", "pm2", "memory", "releases");
+            "crashLoop", "startTimeout", "version", "remedies", "logs", "supervisor", "pm2", "memory", "releases",
+            "probe");
     private static final List<String> BACKOFF_KEYS = List.of("initial", "max", "resetAfter");
     private static final List<String> CRASH_LOOP_KEYS = List.of("restarts", "window");
     private static final List<String> LOGS_KEYS = List.of("dir", "maxSize", "keep");
@@ -167,7 +169,8 @@ final class ServiceSpecReader {
                             pm2Home.isEmpty() ? null : Path.of(pm2Home),
                             r.string(path + ".pm2.app", pm2.get("app"), name)) : noSettings(path, "pm2", m),
                     memory(path + ".memory", m.get("memory")),
-                    releases.isEmpty() ? null : Path.of(releases));
+                    releases.isEmpty() ? null : Path.of(releases),
+                    r.value(path + ".probe", m.get("probe"), null, ProbeSpec.SYNTAX, ProbeSpec::parse));
         } catch (IllegalArgumentException e) {
             // A validation message starts with the key it is about ("instances: 0 (...)").
             String message = e.getMessage();

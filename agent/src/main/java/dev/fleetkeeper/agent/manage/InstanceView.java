@@ -1,5 +1,6 @@
 package dev.fleetkeeper.agent.manage;
 
+import dev.fleetkeeper.agent.probe.ProbeResult;
 import dev.fleetkeeper.agent.service.InstanceStatus;
 import dev.fleetkeeper.agent.telemetry.ProcessSample;
 import java.util.List;
@@ -16,9 +17,17 @@ import java.util.Objects;
  * @param consistent     false when the manager and /proc disagree
  * @param memory         the memory trend, for services with a memory policy; null otherwise
  * @param version        the version label the instance runs: its applied release's, else the declared one
+ * @param probe          the newest result of its health probe for the process it runs now; null if none
  */
 public record InstanceView(InstanceStatus status, ProcessSample process, List<Integer> expectedPorts,
-                           List<Integer> boundPorts, boolean consistent, MemoryInfo memory, String version) {
+                           List<Integer> boundPorts, boolean consistent, MemoryInfo memory, String version,
+                           ProbeResult probe) {
+
+    /** A view of an instance without a probe result. */
+    public InstanceView(InstanceStatus status, ProcessSample process, List<Integer> expectedPorts,
+                        List<Integer> boundPorts, boolean consistent, MemoryInfo memory, String version) {
+        this(status, process, expectedPorts, boundPorts, consistent, memory, version, null);
+    }
 
     /** A view of an instance on the declared version label "". */
     public InstanceView(InstanceStatus status, ProcessSample process, List<Integer> expectedPorts,
@@ -41,7 +50,7 @@ public record InstanceView(InstanceStatus status, ProcessSample process, List<In
 
     /** This view with {@code info} as its memory. */
     public InstanceView withMemory(MemoryInfo info) {
-        return new InstanceView(status, process, expectedPorts, boundPorts, consistent, info, version);
+        return new InstanceView(status, process, expectedPorts, boundPorts, consistent, info, version, probe);
     }
 
     public InstanceView {

@@ -14,6 +14,9 @@ import dev.fleetkeeper.agent.memory.LeakVerdict;
 import dev.fleetkeeper.agent.memory.MemorySample;
 import dev.fleetkeeper.agent.memory.MemoryWindow;
 import dev.fleetkeeper.agent.recycle.RecyclePlanner;
+import dev.fleetkeeper.agent.probe.InstanceProbes;
+import dev.fleetkeeper.agent.probe.ProbeResult;
+import dev.fleetkeeper.agent.probe.ProbeSpec;
 import dev.fleetkeeper.agent.release.CurrentLink;
 import dev.fleetkeeper.agent.release.Release;
 import dev.fleetkeeper.agent.release.ReleaseBook;
@@ -118,6 +121,8 @@ public final class ServiceManager implements AutoCloseable {
     private final Duration interval;
     private final ServiceEvent.Sink events;
     private final Consumer<ServicesReport> reports;
+    /** Health probes of the running instances that have one (declared, or their release's). */
+    private final InstanceProbes probes;
 
     private final Map<String, ServiceDriver> drivers = new ConcurrentHashMap<>();
     private final Map<String, String> driverErrors = new ConcurrentHashMap<>();
@@ -206,6 +211,7 @@ public final class ServiceManager implements AutoCloseable {
         this.reports = reports;
         this.doctor = new Doctor(facts, this::isMember, host);
         this.remedies = new Remedies(facts, this::isMember, clock);
+        this.probes = new InstanceProbes(clock, InstanceProbes.DEFAULT_EVERY, InstanceProbes.DEFAULT_TIMEOUT);
     }
 
     private static InstanceHistory[] newHistories(int n) {
@@ -385,6 +391,7 @@ public final class ServiceManager implements AutoCloseable {
         boolean checkDrift = reconciliations % DRIFT_EVERY == 1;
         List<ServiceState> states = new ArrayList<>();
         Set<Integer> pids = new HashSet<>();
+        Set<String> probed = new HashSet<>();
         for (ServiceDeclaration decl : declarations) {
             if (!decl.isValid()) {
                 states.add(new ServiceState(decl.name(), "", "", 0, List.of(),
@@ -393,7 +400,7 @@ public final class ServiceManager implements AutoCloseable {
             }
             Observation o = observe(decl.spec(), now, checkDrift);
             List<Finding> findings = doctor.diagnose(o, scan, now);
-            ServiceState state = state(o, findings, scan, pids);
+            ServiceState state = state(o, findings, scan, pids, probed);
             heal(o, findings, now);
             if (decl.spec().memory() != null && o.managerError() == null) {
                 Map<Integer, InstanceView.MemoryInfo> memory = recycle(decl.spec(), state, o.recentRestarts(), scan,
@@ -403,6 +410,7 @@ public final class ServiceManager implements AutoCloseable {
             states.add(state);
         }
         managedPids = Set.copyOf(pids);
+        probes.retain(probed);
         ServicesReport report = new ServicesReport(now.toEpochMilli(), states);
         announceNewFindings(report);
         lastReport = report;
@@ -699,7 +707,8 @@ public final class ServiceManager implements AutoCloseable {
     private static final Set<FindingCode> INCONSISTENT = Set.of(FindingCode.PROCESS_GONE, FindingCode.PROCESS_DEFUNCT,
             FindingCode.UNEXPECTED_PROCESS, FindingCode.PIDFILE_MISMATCH);
 
-    private ServiceState state(Observation o, List<Finding> findings, HostScan scan, Set<Integer> pids) {
+    private ServiceState state(Observation o, List<Finding> findings, HostScan scan, Set<Integer> pids,
+                               Set<String> probed) {
         ServiceSpec spec = o.spec();
         ProcessIndex index = doctor.index(scan);
         List<InstanceView> views = new ArrayList<>();
@@ -715,10 +724,26 @@ public final class ServiceManager implements AutoCloseable {
                     .noneMatch(f -> f.instance() == st.instance() && INCONSISTENT.contains(f.code()));
             views.add(new InstanceView(st, p, spec.portsOf(st.instance()),
                     doctor.boundPorts(spec, st.instance(), st.pid(), scan), consistent, null,
-                    versionOf(spec, st.instance())));
+                    versionOf(spec, st.instance()), probe(spec, st, probed)));
         }
         return new ServiceState(spec.name(), spec.driver().configName(), spec.version(), spec.instances(), views,
                 findings, o.managerError(), List.of());
+    }
+
+    /**
+     * Aims the probe of the instance's effective spec (its release's, else the declared one) at
+     * the process it runs now, and returns the newest result for that process; null when it has
+     * no probe, is not running, or was not probed since it started. Adds what it aimed to {@code probed}.
+     */
+    private ProbeResult probe(ServiceSpec declared, InstanceStatus st, Set<String> probed) {
+        ProbeSpec probe = effective(declared, st.instance()).probe();
+        if (probe == null || st.state() != ManagerState.RUNNING || st.pid() <= 0) {
+            return null;
+        }
+        String key = declared.name() + "#" + st.instance();
+        probed.add(key);
+        probes.aim(key, probe, st.pid(), declared.portsOf(st.instance()));
+        return probes.latest(key, probe, st.pid());
     }
 
     /** One FINDING event when a finding appears; again only after it cleared. */
@@ -1032,6 +1057,11 @@ public final class ServiceManager implements AutoCloseable {
                     + "different releases. Roll out on this host by changing the service's declaration (command, args, "
                     + "version, or what its workingDir points to) and restarting it, or run the service with driver: builtin");
         }
+        if (release.probe() != null && spec.ports().isEmpty()) {
+            return CommandResult.rejected("cannot probe " + who + " with '" + release.probe() + "': service '"
+                    + spec.name() + "' declares no ports; declare its ports in agent.yaml, or send the release "
+                    + "without a probe");
+        }
         Path root = spec.releases();
         if (cmd.switchCurrent() && root == null) {
             return CommandResult.rejected("cannot switch 'current' for " + who + ": service '" + spec.name()
@@ -1268,6 +1298,7 @@ public final class ServiceManager implements AutoCloseable {
         }
         closed = true;
         quiesce();
+        probes.close();
         for (ServiceDriver d : drivers.values()) {
             try {
                 d.close();

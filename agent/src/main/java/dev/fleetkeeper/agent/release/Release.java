@@ -1,5 +1,6 @@
 package dev.fleetkeeper.agent.release;
 
+import dev.fleetkeeper.agent.probe.ProbeSpec;
 import dev.fleetkeeper.agent.service.ServiceSpec;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,8 +21,10 @@ import java.util.regex.Pattern;
  * @param args    the arguments; used only when {@code argsSet}
  * @param argsSet whether {@code args} replaces the declared arguments (so that a release can clear them)
  * @param env     environment entries added to, or replacing, the declared ones
+ * @param probe   the health probe of the release's instances; null keeps the declared one
  */
-public record Release(String version, String command, List<String> args, boolean argsSet, Map<String, String> env) {
+public record Release(String version, String command, List<String> args, boolean argsSet, Map<String, String> env,
+                      ProbeSpec probe) {
 
     /** A version that can name a directory under {@code releases/}: no '/', not '.' or '..'. */
     private static final Pattern DIRECTORY_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._+-]{0,127}");
@@ -39,6 +42,11 @@ public record Release(String version, String command, List<String> args, boolean
         }
     }
 
+    /** A release that keeps the declared probe. */
+    public Release(String version, String command, List<String> args, boolean argsSet, Map<String, String> env) {
+        this(version, command, args, argsSet, env, null);
+    }
+
     /** Whether {@link #version} can name a release directory ({@code releases/<version>}). */
     public boolean versionIsDirectoryName() {
         return DIRECTORY_NAME.matcher(version).matches();
@@ -47,7 +55,7 @@ public record Release(String version, String command, List<String> args, boolean
     /**
      * What an instance of {@code declared} runs with this release: this version; this command
      * if set; these arguments if set; the declared environment with this one merged over it;
-     * and, for a service with a deploy root, {@code <root>/releases/<version>} (symlinks
+     * this probe if set; and, for a service with a deploy root, {@code <root>/releases/<version>} (symlinks
      * resolved) as its working directory, so that instances on different releases coexist and
      * an instance's restart never picks up another release through {@code current}.
      */
@@ -57,7 +65,7 @@ public record Release(String version, String command, List<String> args, boolean
         Path dir = declared.releaseDir(version);
         Path workingDir = dir == null ? declared.workingDir() : resolved(dir);
         return declared.withRelease(version, command.isEmpty() ? declared.command() : command,
-                argsSet ? args : declared.args(), mergedEnv, workingDir);
+                argsSet ? args : declared.args(), mergedEnv, workingDir, probe == null ? declared.probe() : probe);
     }
 
     private static Path resolved(Path dir) {

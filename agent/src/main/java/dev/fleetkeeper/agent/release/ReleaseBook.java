@@ -1,5 +1,6 @@
 package dev.fleetkeeper.agent.release;
 
+import dev.fleetkeeper.agent.probe.ProbeSpec;
 import dev.fleetkeeper.agent.storage.DurableFiles;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -120,6 +121,9 @@ public final class ReleaseBook {
             JsonObject env = new JsonObject();
             new TreeMap<>(r.env()).forEach(env::addProperty);
             o.add("env", env);
+            if (r.probe() != null) {
+                o.addProperty("probe", r.probe().toString());
+            }
             instances.add(Integer.toString(e.getKey()), o);
         }
         root.add("instances", instances);
@@ -140,8 +144,10 @@ public final class ReleaseBook {
             o.getAsJsonArray("args").forEach(a -> args.add(a.getAsString()));
             Map<String, String> env = new LinkedHashMap<>();
             o.getAsJsonObject("env").entrySet().forEach(kv -> env.put(kv.getKey(), kv.getValue().getAsString()));
+            // "probe" is absent from books written before releases carried probes: the declared one.
             out.put(Integer.parseInt(e.getKey()), new Release(o.get("version").getAsString(),
-                    o.get("command").getAsString(), args, o.get("argsSet").getAsBoolean(), env));
+                    o.get("command").getAsString(), args, o.get("argsSet").getAsBoolean(), env,
+                    o.has("probe") ? ProbeSpec.parse(o.get("probe").getAsString()) : null));
         }
         return out;
     }

@@ -1,5 +1,6 @@
 package dev.fleetkeeper.agent.service;
 
+import dev.fleetkeeper.agent.probe.ProbeSpec;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -47,6 +48,7 @@ import java.util.regex.Pattern;
  * @param memory         the memory policy (leak detection and recycling); null: none
  * @param releases       the deploy root ({@code releases/<version>} directories and a {@code current}
  *                       symlink) an applied release runs from; null: none declared
+ * @param probe          the health probe the agent runs against each running instance; null: none
  */
 public record ServiceSpec(
         String name,
@@ -73,7 +75,8 @@ public record ServiceSpec(
         SupervisorSpec supervisor,
         Pm2Spec pm2,
         MemorySpec memory,
-        Path releases) {
+        Path releases,
+        ProbeSpec probe) {
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     /** Signals a stop may use; KILL and STOP are not graceful. */
@@ -146,6 +149,10 @@ public record ServiceSpec(
                 || releases.getNameCount() == 0)) {
             throw new IllegalArgumentException("releases: '" + releases + "' (expected: an absolute path without "
                     + "'.' or '..' below /, such as /srv/app)");
+        }
+        if (probe != null && ports.isEmpty()) {
+            throw new IllegalArgumentException("probe: '" + probe + "' needs a port to probe (expected: 'ports' "
+                    + "declared, or no probe)");
         }
     }
 
@@ -468,19 +475,19 @@ public record ServiceSpec(
 
     /** A copy with another version label, command and arguments (a rollout's change). */
     public ServiceSpec withRelease(String newVersion, String newCommand, List<String> newArgs) {
-        return withRelease(newVersion, newCommand, newArgs, env, workingDir);
+        return withRelease(newVersion, newCommand, newArgs, env, workingDir, probe);
     }
 
     /**
-     * A copy with another version label, command, arguments, environment and working directory:
-     * what one instance runs once a release is applied to it. Everything else (ports, stop
-     * signal, policies) stays the declared service's.
+     * A copy with another version label, command, arguments, environment, working directory and
+     * probe: what one instance runs once a release is applied to it. Everything else (ports,
+     * stop signal, policies) stays the declared service's.
      */
     public ServiceSpec withRelease(String newVersion, String newCommand, List<String> newArgs,
-                                   Map<String, String> newEnv, Path newWorkingDir) {
+                                   Map<String, String> newEnv, Path newWorkingDir, ProbeSpec newProbe) {
         return new ServiceSpec(name, driver, instances, newCommand, newArgs, newEnv, newWorkingDir, user, ports,
                 portStride, pidfile, writablePaths, stopSignal, stopTimeout, restart, backoff, crashLoop, startTimeout,
-                newVersion, remedies, logs, supervisor, pm2, memory, releases);
+                newVersion, remedies, logs, supervisor, pm2, memory, releases, newProbe);
     }
 
     /** A spec for tests and demos: the given driver settings, defaults everywhere else. */
@@ -515,6 +522,7 @@ public record ServiceSpec(
         private Pm2Spec pm2;
         private MemorySpec memory;
         private Path releases;
+        private ProbeSpec probe;
 
         private Builder(String name, DriverKind driver) {
             this.name = name;
@@ -543,11 +551,12 @@ public record ServiceSpec(
         public Builder pm2(Pm2Spec v) { this.pm2 = v; return this; }
         public Builder memory(MemorySpec v) { this.memory = v; return this; }
         public Builder releases(Path v) { this.releases = v; return this; }
+        public Builder probe(ProbeSpec v) { this.probe = v; return this; }
 
         public ServiceSpec build() {
             return new ServiceSpec(name, driver, instances, command, args, env, workingDir, user, ports, portStride,
                     pidfile, writablePaths, stopSignal, stopTimeout, restart, backoff, crashLoop, startTimeout, version,
-                    remedies, logs, supervisor, pm2, memory, releases);
+                    remedies, logs, supervisor, pm2, memory, releases, probe);
         }
     }
 }

@@ -9,6 +9,8 @@ import dev.fleetkeeper.agent.manage.InstanceView;
 import dev.fleetkeeper.agent.manage.ServiceCommand;
 import dev.fleetkeeper.agent.manage.ServiceState;
 import dev.fleetkeeper.agent.manage.ServicesReport;
+import dev.fleetkeeper.agent.probe.ProbeResult;
+import dev.fleetkeeper.agent.probe.ProbeSpec;
 import dev.fleetkeeper.agent.release.Release;
 import dev.fleetkeeper.agent.service.InstanceStatus;
 import dev.fleetkeeper.agent.service.ServiceEvent;
@@ -27,6 +29,7 @@ import dev.fleetkeeper.proto.v1.MemoryTrend;
 import dev.fleetkeeper.proto.v1.ProcessKey;
 import dev.fleetkeeper.proto.v1.ReleaseOutcome;
 import dev.fleetkeeper.proto.v1.Remedy;
+import dev.fleetkeeper.proto.v1.ProbeStatus;
 import dev.fleetkeeper.proto.v1.RemedyOutcome;
 import dev.fleetkeeper.proto.v1.ServiceReport;
 import dev.fleetkeeper.proto.v1.ServiceStatus;
@@ -101,6 +104,11 @@ public final class ServiceProtoMapper {
         }
         v.expectedPorts().forEach(b::addExpectedPorts);
         v.boundPorts().forEach(b::addBoundPorts);
+        ProbeResult probe = v.probe();
+        if (probe != null) {
+            b.setProbe(ProbeStatus.newBuilder().setProbe(probe.probe()).setOk(probe.ok()).setDetail(probe.detail())
+                    .setPid(probe.pid()).setSinceUnixMs(probe.sinceMillis()));
+        }
         return b.build();
     }
 
@@ -167,12 +175,13 @@ public final class ServiceProtoMapper {
     }
 
     /**
-     * An ApplyRelease as a command; a release the agent cannot take (no version) becomes an
-     * {@link IllegalArgumentException} whose message says why.
+     * An ApplyRelease as a command; a release the agent cannot take (no version, a malformed
+     * probe) becomes an {@link IllegalArgumentException} whose message says why.
      */
     private static ServiceCommand applyRelease(dev.fleetkeeper.proto.v1.ApplyRelease a) {
         dev.fleetkeeper.proto.v1.Release r = a.getRelease();
-        Release release = new Release(r.getVersion(), r.getCommand(), r.getArgsList(), r.getArgsSet(), r.getEnvMap());
+        Release release = new Release(r.getVersion(), r.getCommand(), r.getArgsList(), r.getArgsSet(), r.getEnvMap(),
+                ProbeSpec.parse(r.getProbe()));
         return new ServiceCommand.ApplyRelease(a.getService(), a.getInstance(), release, r.getSwitchCurrent(),
                 a.getRolloutId());
     }

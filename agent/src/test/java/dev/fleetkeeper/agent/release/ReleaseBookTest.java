@@ -41,6 +41,20 @@ class ReleaseBookTest {
     }
 
     @Test
+    void aReleasesProbe_survivesReopening_andABookWrittenBeforeProbes_keepsTheDeclaredProbe() throws Exception {
+        Release probed = new Release("4", "", List.of(), false, Map.of(), dev.fleetkeeper.agent.probe.ProbeSpec.parse(
+                "http:/healthz"));
+        ReleaseBook.open(tmp).put("web", 0, probed);
+        assertThat(ReleaseBook.open(tmp).get("web", 0)).isEqualTo(probed);
+
+        // As session-3 agents wrote it: no "probe" key.
+        Files.writeString(tmp.resolve("api.json"), "{\"format\":1,\"instances\":{\"1\":{\"version\":\"7\","
+                + "\"command\":\"\",\"args\":[],\"argsSet\":false,\"env\":{\"A\":\"b\"}}}}\n");
+        assertThat(ReleaseBook.open(tmp).get("api", 1))
+                .isEqualTo(new Release("7", "", List.of(), false, Map.of("A", "b"), null));
+    }
+
+    @Test
     void puttingNull_returnsTheInstanceToItsDeclaredSpec_durably() {
         ReleaseBook book = ReleaseBook.open(tmp);
         book.put("web", 0, V2);
@@ -88,7 +102,7 @@ class ReleaseBookTest {
         assertThat(effective.workingDir()).as("resolved, not through current").isEqualTo(real.toRealPath());
 
         ServiceSpec labelOnly = new Release("3", "", List.of(), false, Map.of()).applyTo(declared.withRelease("1",
-                "/usr/bin/node", List.of("server.js"), declared.env(), null));
+                "/usr/bin/node", List.of("server.js"), declared.env(), null, null));
         assertThat(labelOnly.command()).isEqualTo("/usr/bin/node");
         assertThat(labelOnly.args()).containsExactly("server.js");
     }

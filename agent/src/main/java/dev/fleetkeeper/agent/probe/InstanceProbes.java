@@ -1,0 +1,142 @@
+package dev.fleetkeeper.agent.probe;
+
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Probes the running instances that have a probe, every {@code every}, on its own thread
+ * ({@code fleetkeeper-probes}, started with the first target so that an agent without probes
+ * pays nothing), so that a slow instance never stalls the service reports. The reconciliation
+ * aims it at each running instance ({@link #aim}) and reads the newest result for the process
+ * it sees ({@link #latest}); a result for another process (the instance restarted) does not
+ * count. Thread-safe; owned by the service manager, which closes it.
+ */
+public final class InstanceProbes implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(InstanceProbes.class);
+    /** Time between two probes of an instance. */
+    public static final Duration DEFAULT_EVERY = Duration.ofSeconds(2);
+    /** How long one probe waits for a connection or an answer. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(2);
+
+    private record Target(ProbeSpec probe, int pid, List<Integer> ports) {
+    }
+
+    private final Prober prober;
+    private final InstantSource clock;
+    private final Duration every;
+    private final Map<String, Target> targets = new ConcurrentHashMap<>();
+    private final Map<String, ProbeResult> results = new ConcurrentHashMap<>();
+    private final AtomicLong failures = new AtomicLong();
+    private ScheduledExecutorService thread;
+    private boolean closed;
+
+    /** Probes with the given period and per-probe timeout. */
+    public InstanceProbes(InstantSource clock, Duration every, Duration timeout) {
+        this.clock = Objects.requireNonNull(clock, "clock");
+        if (every.isNegative() || every.isZero()) {
+            throw new IllegalArgumentException("every: " + every + " (expected: > 0)");
+        }
+        this.every = every;
+        this.prober = new Prober(timeout);
+    }
+
+    /**
+     * Probes instance {@code key}'s process {@code pid} with {@code probe} from now on, on
+     * {@code ports}; replaces what it was aimed at before.
+     */
+    public void aim(String key, ProbeSpec probe, int pid, List<Integer> ports) {
+        Target t = new Target(probe, pid, List.copyOf(ports));
+        if (!t.equals(targets.put(key, t))) {
+            startIfNeeded();
+        }
+    }
+
+    /** Stops probing {@code key} (not running, or no probe any more) and drops its result. */
+    public void forget(String key) {
+        targets.remove(key);
+        results.remove(key);
+    }
+
+    /** Stops probing every instance whose key is not in {@code keys}. */
+    public void retain(Set<String> keys) {
+        targets.keySet().retainAll(keys);
+        results.keySet().retainAll(keys);
+    }
+
+    /** The newest result of {@code probe} for process {@code pid} of {@code key}, or null when there is none yet. */
+    public ProbeResult latest(String key, ProbeSpec probe, int pid) {
+        ProbeResult r = results.get(key);
+        return r != null && r.pid() == pid && r.probe().equals(probe.toString()) ? r : null;
+    }
+
+    /** Probe runs that threw (each is logged); for tests and self-metrics. */
+    public long failures() {
+        return failures.get();
+    }
+
+    private synchronized void startIfNeeded() {
+        if (thread != null || closed) {
+            return;
+        }
+        thread = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "fleetkeeper-probes");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            thread.scheduleWithFixedDelay(this::probeAll, 0, every.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // Closed meanwhile.
+        }
+    }
+
+    /** One round: every target once, one after another. */
+    void probeAll() {
+        for (Map.Entry<String, Target> e : targets.entrySet()) {
+            String key = e.getKey();
+            Target t = e.getValue();
+            try {
+                Prober.Outcome o = prober.run(t.probe(), t.ports());
+                long now = clock.millis();
+                results.compute(key, (k, before) -> {
+                    if (!t.equals(targets.get(k))) {
+                        return before; // re-aimed or forgotten while it ran
+                    }
+                    boolean same = before != null && before.pid() == t.pid() && before.ok() == o.ok()
+                            && before.probe().equals(t.probe().toString());
+                    return new ProbeResult(t.probe().toString(), o.ok(), o.detail(), t.pid(),
+                            same ? before.sinceMillis() : now);
+                });
+            } catch (RuntimeException ex) {
+                failures.incrementAndGet();
+                log.error("Probe of {} failed to run; it runs again in {}", key, every, ex);
+            }
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        closed = true;
+        if (thread != null) {
+            thread.shutdownNow();
+            try {
+                thread.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
