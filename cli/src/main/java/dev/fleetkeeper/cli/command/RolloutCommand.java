@@ -40,8 +40,9 @@ import picocli.CommandLine.Parameters;
         description = {
             "Roll a new release of a service across every host that matches --selector: the canary",
             "first, then batches, each instance gated on its health (up and not restarting for",
-            "--min-healthy, its ports bound by its own processes, memory baseline within tolerance",
-            "of the previous version's, no crash). See 'fleetkeeper rollout start --help'."
+            "--min-healthy, its ports bound by its own processes, its --probe passing, memory",
+            "baseline within tolerance of the previous version's, no crash).",
+            "See 'fleetkeeper rollout start --help'."
         },
         subcommands = {
             RolloutCommand.Start.class,
@@ -138,6 +139,12 @@ public final class RolloutCommand implements Callable<Integer> {
                         + " (0.2 = 20%%; default: the service's memory.baselineTolerance).")
         double memoryTolerance;
 
+        @Option(names = "--probe", paramLabel = "PROBE", defaultValue = "",
+                description = "Health probe each updated instance must pass, run by its agent on loopback: 'tcp'"
+                        + " (every declared port accepts a connection) or 'http:/path' (GET on the instance's first"
+                        + " port answers 2xx or 3xx). Default: the service's declared probe, if any.")
+        String probe;
+
         @Option(names = "--reason", paramLabel = "TEXT", defaultValue = "", description = "Why, kept with the rollout.")
         String reason;
 
@@ -172,7 +179,7 @@ public final class RolloutCommand implements Callable<Integer> {
             }
             RolloutPlan.Builder plan = RolloutPlan.newBuilder().setCanary(canary).setBatch(batch.trim())
                     .setMaxFailures(maxFailures).setAutoPromote(autoPromote).setAutoRollback(autoRollback)
-                    .setPauseOnDisconnect(pauseOnDisconnect).setMemoryTolerance(memoryTolerance);
+                    .setPauseOnDisconnect(pauseOnDisconnect).setMemoryTolerance(memoryTolerance).setProbe(probe.strip());
             if (minHealthy != null) {
                 plan.setMinHealthyMs(minHealthy.toMillis());
             }
@@ -392,7 +399,10 @@ public final class RolloutCommand implements Callable<Integer> {
         out.println("  plan: canary " + p.getCanary() + ", batch " + p.getBatch() + ", min healthy "
                 + seconds(p.getMinHealthyMs()) + ", healthy deadline " + seconds(p.getHealthyDeadlineMs())
                 + ", progress deadline " + seconds(p.getProgressDeadlineMs()) + ", max failures " + p.getMaxFailures()
-                + (p.getAutoPromote() ? ", auto-promote" : "") + (p.getAutoRollback() ? ", auto-rollback" : ""));
+                + (p.getAutoPromote() ? ", auto-promote" : "") + (p.getAutoRollback() ? ", auto-rollback" : "")
+                + (p.getProbe().isEmpty() ? "" : ", probe " + p.getProbe())
+                + (p.getMemoryTolerance() > 0 ? ", memory tolerance " + Math.round(p.getMemoryTolerance() * 100) + "%"
+                        : ""));
         for (RolloutStep s : r.getStepsList()) {
             out.println("  " + stepLine(r, s));
         }

@@ -87,7 +87,9 @@ public final class ServicesCommand extends AdminCommand {
                 Column.number("RSS"),
                 Column.text("PORTS"),
                 Column.text("BOUND"),
+                Column.text("PROBE"),
                 Column.text("AGREE"));
+        List<String> probeFailures = new ArrayList<>();
         for (ServiceStatus s : services) {
             for (InstanceView i : s.getInstancesList()) {
                 table.row(
@@ -101,10 +103,17 @@ public final class ServicesCommand extends AdminCommand {
                         i.hasProcess() ? Units.bytes(i.getRssBytes()) : null,
                         ports(i.getExpectedPortsList()),
                         ports(i.getBoundPortsList()),
+                        !i.hasProbe() ? null : i.getProbe().getOk() ? "ok" : "FAILING",
                         i.getConsistent() ? "yes" : "NO");
+                if (i.hasProbe() && !i.getProbe().getOk()) {
+                    probeFailures.add(s.getName() + "#" + i.getIndex() + ": probe " + i.getProbe().getProbe()
+                            + " failing since " + time.ago(i.getProbe().getSinceUnixMs()) + ": "
+                            + i.getProbe().getDetail());
+                }
             }
         }
         out.print(table.render(width(wide)));
+        probeFailures.forEach(out::println);
         boolean anyFindings = false;
         for (ServiceStatus s : services) {
             if (!s.getManagerError().isEmpty()) {

@@ -16,7 +16,8 @@ import java.util.concurrent.CountDownLatch;
  * <p>A rollout can give it a release that misbehaves, through its environment:
  * {@code DEMO_FAIL_ON_START=1} exits at once (a broken build: the canary fails),
  * {@code DEMO_EXTRA_MIB=N} holds N MiB more from the start (a release whose memory baseline
- * regressed).
+ * regressed), {@code DEMO_UNHEALTHY=1} starts and listens but answers 503 on {@code /healthz}
+ * (a release that cannot reach its database). {@code GET /healthz} answers 200 otherwise.
  */
 public final class DemoWorker {
 
@@ -47,7 +48,15 @@ public final class DemoWorker {
             // A well-behaved daemon removes it when stopped; one that crashes leaves it stale.
             Runtime.getRuntime().addShutdownHook(new Thread(() -> pidfile.toFile().delete()));
         }
+        boolean unhealthy = "1".equals(System.getenv("DEMO_UNHEALTHY"));
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 16);
+        server.createContext("/healthz", exchange -> {
+            byte[] body = (unhealthy ? "unhealthy: DEMO_UNHEALTHY=1\n" : "ok\n").getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(unhealthy ? 503 : 200, body.length);
+            try (OutputStream os = exchange.getResponseBody()) {
+                os.write(body);
+            }
+        });
         server.createContext("/", exchange -> {
             byte[] body = (name + (version.isEmpty() ? "" : " v" + version) + " ok\n").getBytes(StandardCharsets.UTF_8);
             exchange.sendResponseHeaders(200, body.length);

@@ -3,6 +3,7 @@ package dev.fleetkeeper.cli.dev;
 import dev.fleetkeeper.agent.Agent;
 import dev.fleetkeeper.agent.config.AgentConfig;
 import dev.fleetkeeper.agent.config.ServiceDeclaration;
+import dev.fleetkeeper.agent.probe.ProbeSpec;
 import dev.fleetkeeper.agent.service.DriverKind;
 import dev.fleetkeeper.agent.service.ServiceSpec;
 import dev.fleetkeeper.agent.transport.ControllerChannel;
@@ -177,8 +178,8 @@ public final class DevCommand implements Callable<Integer> {
 
     /**
      * The demo: a pool of {@link DemoWorker}s under the built-in driver, each on its own port,
-     * with a pidfile and a declared writable directory, so that services, doctor, logs and
-     * restart show real things.
+     * with a pidfile, a declared writable directory and an HTTP probe, so that services, doctor,
+     * logs, restart and rollouts show real things.
      */
     static ServiceSpec demoService(Path root, int basePort) throws IOException {
         Path dir = Files.createDirectories(root.resolve("demo"));
@@ -191,6 +192,7 @@ public final class DevCommand implements Callable<Integer> {
                         "DEMO_LEAK_INSTANCE", Integer.toString(DEMO_INSTANCES - 1)))
                 .workingDir(dir)
                 .ports(List.of(basePort), 1)
+                .probe(ProbeSpec.parse("http:/healthz"))
                 .pidfile(dir.resolve("demo-web-{instance}.pid").toString())
                 .writablePaths(List.of(new ServiceSpec.WritablePath(dir, "", -1)))
                 .stopTimeout(Duration.ofSeconds(10))

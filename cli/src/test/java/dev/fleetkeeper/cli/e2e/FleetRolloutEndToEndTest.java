@@ -24,9 +24,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code fleetkeeper rollout} through the real CLI, a real controller and three real agents in
  * this JVM, each running its own pool of two real Python workers under the built-in driver on
- * ports of their own: a clean rollout moves every instance to the new version exactly once; a
- * canary that crashes at start-up is rolled back and no other instance is touched; a paused
- * rollout starts nothing new until it is resumed.
+ * ports of their own: a clean rollout gated on an HTTP probe moves every instance to the new
+ * version exactly once; a canary that crashes at start-up, or that starts but fails its probe,
+ * is rolled back and no other instance is touched; a paused rollout starts nothing new until it
+ * is resumed.
  */
 @Timeout(240)
 class FleetRolloutEndToEndTest {
@@ -49,16 +50,21 @@ class FleetRolloutEndToEndTest {
     }
 
     /**
-     * Workers that listen on {@code base + instance} (a port each), and exit at once when their
-     * release sets WORKER_FAIL=1 (a broken build).
+     * HTTP workers that listen on {@code base + instance} (a port each) and answer GET /healthz
+     * with 200, or 503 when their release sets WORKER_UNHEALTHY=1 (it cannot reach its
+     * database); they exit at once when it sets WORKER_FAIL=1 (a broken build).
      */
     private ServiceDeclaration pool(int base) {
         return ServiceDeclaration.valid(ServiceSpec.builder(service, DriverKind.BUILTIN)
-                .command(PYTHON, "-c", "import os, socket, sys, time\n"
+                .command(PYTHON, "-c", "import http.server, os, sys\n"
                         + "if os.environ.get('WORKER_FAIL') == '1':\n    sys.exit(3)\n"
-                        + "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-                        + "s.bind(('127.0.0.1', " + base + " + int(os.environ['FLEETKEEPER_INSTANCE']))); s.listen(8)\n"
-                        + "while True: time.sleep(1)")
+                        + "code = 503 if os.environ.get('WORKER_UNHEALTHY') == '1' else 200\n"
+                        + "class H(http.server.BaseHTTPRequestHandler):\n"
+                        + "    def do_GET(self):\n"
+                        + "        self.send_response(code if self.path == '/healthz' else 404); self.end_headers()\n"
+                        + "    def log_message(self, *a):\n        pass\n"
+                        + "port = " + base + " + int(os.environ['FLEETKEEPER_INSTANCE'])\n"
+                        + "http.server.HTTPServer(('127.0.0.1', port), H).serve_forever()")
                 .instances(POOL)
                 .ports(List.of(base), 1)
                 .version("1")
@@ -101,13 +107,17 @@ class FleetRolloutEndToEndTest {
         Map<String, Map<Integer, InstanceView>> before = instances();
 
         CliRun.Result r = CliRun.run(fleet.target(), "rollout", "start", service, "--version", "2",
-                "--selector", "role=worker", "--canary", "1", "--batch", "2", "--min-healthy", "2s", "--auto-promote");
+                "--selector", "role=worker", "--canary", "1", "--batch", "2", "--min-healthy", "2s", "--auto-promote",
+                "--probe", "http:/healthz");
 
         assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
         Rollout done = status(rolloutId(r.out()));
         assertThat(done.getState()).isEqualTo(RolloutState.ROLLOUT_STATE_SUCCEEDED);
         assertThat(done.getStepsList()).hasSize(HOSTS.size() * POOL)
-                .allSatisfy(s -> assertThat(s.getState()).isEqualTo(RolloutStepState.ROLLOUT_STEP_STATE_HEALTHY));
+                .allSatisfy(s -> assertThat(s.getState()).isEqualTo(RolloutStepState.ROLLOUT_STEP_STATE_HEALTHY))
+                .allSatisfy(s -> assertThat(s.getGatesList()).filteredOn(g -> g.getGate().equals("probe"))
+                        .singleElement().satisfies(g -> assertThat(g.getDetail())
+                                .startsWith("http:/healthz: HTTP 200 from :").endsWith("/healthz")));
         assertThat(done.getSteps(0).getCanary()).isTrue();
         long canaryHealthy = done.getSteps(0).getFinishedAtUnixMs();
         assertThat(done.getStepsList().subList(1, done.getStepsCount()))
@@ -158,6 +168,39 @@ class FleetRolloutEndToEndTest {
                     }
                     assertThat(after.getOrDefault(host, Map.of())).containsKey(i);
                     assertThat(pid(after, host, i)).as("%s#%d untouched", host, i).isEqualTo(pid(before, host, i));
+                }
+            }
+        });
+    }
+
+    @Test
+    void canaryThatStartsButFailsItsProbe_isRolledBack_andNoOtherInstanceIsTouched() throws Exception {
+        startFleet();
+        Map<String, Map<Integer, InstanceView>> before = instances();
+
+        CliRun.Result r = CliRun.run(fleet.target(), "rollout", "start", service, "--version", "2-nodb",
+                "--env", "WORKER_UNHEALTHY=1", "--probe", "http:/healthz", "--canary", "1", "--min-healthy", "2s",
+                "--healthy-deadline", "8s", "--auto-promote", "--auto-rollback");
+
+        assertThat(r.exitCode()).as(r.out() + r.err()).isEqualTo(1);
+        assertThat(r.out()).contains("probe: http:/healthz: HTTP 503 from :");
+        Rollout end = status(rolloutId(r.out()));
+        assertThat(end.getState()).isEqualTo(RolloutState.ROLLOUT_STATE_ROLLED_BACK);
+        assertThat(end.getMessage()).contains("not healthy within 8 s: probe: http:/healthz: HTTP 503");
+        assertThat(end.getStepsList().subList(1, end.getStepsCount()))
+                .allSatisfy(s -> assertThat(s.getActionId()).as("never sent").isEmpty());
+
+        String canaryHost = end.getSteps(0).getHostId();
+        int canaryIndex = end.getSteps(0).getInstance();
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            Map<String, Map<Integer, InstanceView>> after = instances();
+            assertThat(after.getOrDefault(canaryHost, Map.of())).containsKey(canaryIndex);
+            assertThat(after.get(canaryHost).get(canaryIndex).getVersion()).as("the canary is back on 1").isEqualTo("1");
+            for (String host : HOSTS) {
+                for (int i = 0; i < POOL; i++) {
+                    if (!(host.equals(canaryHost) && i == canaryIndex)) {
+                        assertThat(pid(after, host, i)).as("%s#%d untouched", host, i).isEqualTo(pid(before, host, i));
+                    }
                 }
             }
         });

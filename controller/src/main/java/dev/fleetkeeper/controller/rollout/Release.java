@@ -14,19 +14,26 @@ import java.util.Objects;
  * @param argsSet       whether {@code args} replaces the declared arguments
  * @param env           environment entries added or replaced
  * @param switchCurrent whether the agent points the deploy root's {@code current} at releases/VERSION
+ * @param probe         the health probe of the release's instances ("tcp", "http:/path"); "" keeps the declared one
  */
 public record Release(String version, String command, List<String> args, boolean argsSet, Map<String, String> env,
-                      boolean switchCurrent) {
+                      boolean switchCurrent, String probe) {
 
     public Release {
         Objects.requireNonNull(version, "version");
         Objects.requireNonNull(command, "command");
+        Objects.requireNonNull(probe, "probe");
         args = List.copyOf(args);
         env = Map.copyOf(env);
     }
 
     /** Only a version label: what an instance is known to run before a rollout changes it. */
     public static Release ofVersion(String version) {
-        return new Release(version, "", List.of(), false, Map.of(), false);
+        return new Release(version, "", List.of(), false, Map.of(), false, "");
+    }
+
+    /** This release with {@code newProbe} as its instances' probe. */
+    public Release withProbe(String newProbe) {
+        return new Release(version, command, args, argsSet, env, switchCurrent, newProbe);
     }
 }

@@ -368,7 +368,9 @@ public final class RolloutCoordinator implements AutoCloseable {
                         v.getManagerState().name().replace("MANAGER_STATE_", ""), v.getManagerPid(),
                         // An agent that never applied a release runs the declared version.
                         v.getVersion().isEmpty() ? status.getVersion() : v.getVersion(),
-                        available(v), v.getExpectedPortsList(), v.getBoundPortsList()));
+                        available(v), v.getExpectedPortsList(), v.getBoundPortsList(),
+                        v.hasProbe() ? new RolloutHost.Probe(v.getProbe().getProbe(), v.getProbe().getOk(),
+                                v.getProbe().getDetail(), v.getProbe().getPid(), v.getProbe().getSinceUnixMs()) : null));
             }
             for (Finding f : status.getFindingsList()) {
                 findings.add(new RolloutHost.Finding(f.getCode(), f.getInstance(),

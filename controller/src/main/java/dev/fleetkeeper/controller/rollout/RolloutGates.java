@@ -13,7 +13,10 @@ import java.util.Locale;
  *     its process is not the one it had before the step, and not another one than first seen
  *     while verifying (a different pid means it restarted).</li>
  * <li>{@code ports}: every expected port is bound by the instance's process or a descendant.</li>
- * <li>{@code probe}: no probe configured (the plan refuses probes for now).</li>
+ * <li>{@code probe}: the instance's health probe, run by its agent, passes for the process it
+ *     runs now: the rollout's probe (the plan's, sent with the release), or the service's
+ *     declared one. With neither, the gate passes ("no probe configured"). The planner's
+ *     min_healthy window applies to it like to every other gate.</li>
  * <li>{@code memory}: the new version's settled memory within the plan's tolerance of the
  *     previous version's baseline; with no tolerance in the plan, no MEMORY_BASELINE_REGRESSED
  *     finding for the new version (the agent applies the service's own tolerance).</li>
@@ -37,7 +40,7 @@ final class RolloutGates {
         List<GateResult> out = new ArrayList<>();
         out.add(up(step, seen, version));
         out.add(ports(seen));
-        out.add(new GateResult(GateResult.PROBE, true, "no probe configured"));
+        out.add(probe(rollout, seen));
         out.add(memory(rollout, step, host));
         out.add(crash(step, host));
         return List.copyOf(out);
@@ -107,6 +110,22 @@ final class RolloutGates {
                     + String.join(", ", missing) + " not bound by the instance");
         }
         return new GateResult(GateResult.PORTS, true, "bound: " + seen.expectedPorts());
+    }
+
+    private static GateResult probe(Rollout rollout, RolloutHost.Instance seen) {
+        String expected = rollout.release().probe();
+        if (seen == null) {
+            return new GateResult(GateResult.PROBE, expected.isEmpty(), "not reported by its host");
+        }
+        RolloutHost.Probe p = seen.probe();
+        if (p == null && expected.isEmpty()) {
+            return new GateResult(GateResult.PROBE, true, "no probe configured");
+        }
+        if (p == null || p.pid() != seen.pid() || (!expected.isEmpty() && !p.probe().equals(expected))) {
+            return new GateResult(GateResult.PROBE, false, (expected.isEmpty() ? p.probe() : expected)
+                    + ": no result yet for pid " + seen.pid());
+        }
+        return new GateResult(GateResult.PROBE, p.ok(), p.probe() + ": " + p.detail());
     }
 
     private static GateResult memory(Rollout rollout, RolloutStep step, RolloutHost host) {

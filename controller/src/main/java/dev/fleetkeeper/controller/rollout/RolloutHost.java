@@ -42,14 +42,37 @@ public record RolloutHost(String hostId, String hostname, Map<String, String> la
      * @param available     RUNNING, consistent with /proc, and holding every expected port
      * @param expectedPorts the ports it is declared to listen on
      * @param boundPorts    those of them its process or a descendant holds
+     * @param probe         the newest result of its health probe for the process it runs, null if none
      */
     public record Instance(int index, boolean running, String state, int pid, String version, boolean available,
-                           List<Integer> expectedPorts, List<Integer> boundPorts) {
+                           List<Integer> expectedPorts, List<Integer> boundPorts, Probe probe) {
         public Instance {
             Objects.requireNonNull(state, "state");
             Objects.requireNonNull(version, "version");
             expectedPorts = List.copyOf(expectedPorts);
             boundPorts = List.copyOf(boundPorts);
+        }
+
+        /** An instance without a probe result. */
+        public Instance(int index, boolean running, String state, int pid, String version, boolean available,
+                        List<Integer> expectedPorts, List<Integer> boundPorts) {
+            this(index, running, state, pid, version, available, expectedPorts, boundPorts, null);
+        }
+    }
+
+    /**
+     * The newest result of an instance's probe, as its agent ran it.
+     *
+     * @param probe       the probe ("tcp", "http:/healthz")
+     * @param ok          whether it passed
+     * @param detail      what the instance answered, or what failed
+     * @param pid         the process probed
+     * @param sinceMillis since when the probe has given this outcome for that process
+     */
+    public record Probe(String probe, boolean ok, String detail, int pid, long sinceMillis) {
+        public Probe {
+            Objects.requireNonNull(probe, "probe");
+            Objects.requireNonNull(detail, "detail");
         }
     }
 

@@ -117,13 +117,14 @@ public final class RolloutMessages {
                 .setArgsSet(r.argsSet())
                 .putAllEnv(r.env())
                 .setSwitchCurrent(r.switchCurrent())
+                .setProbe(r.probe())
                 .build();
     }
 
     /** The release a proto message describes. */
     public static Release fromProto(dev.fleetkeeper.proto.v1.Release r) {
         return new Release(r.getVersion(), r.getCommand(), r.getArgsList(), r.getArgsSet(), r.getEnvMap(),
-                r.getSwitchCurrent());
+                r.getSwitchCurrent(), r.getProbe());
     }
 
     private static RolloutState state(dev.fleetkeeper.proto.v1.RolloutState s, String id) {

@@ -19,7 +19,9 @@ import java.util.Objects;
  * @param autoPromote           promote after a healthy canary without an operator
  * @param autoRollback          on failure, send every changed instance back to its previous release
  * @param pauseOnDisconnect     a host disconnected past the healthy deadline pauses instead of failing
- * @param probe                 "" (none); probes are not supported yet
+ * @param probe                 the probe each updated instance must pass, run by its agent on loopback:
+ *                              "tcp" (every declared port accepts) or "http:/path" (GET on the first
+ *                              declared port answers 2xx or 3xx); "" for the service's declared probe, if any
  * @param memoryTolerance       accepted growth of the settled memory over the previous version's, as
  *                              a fraction; 0 for the service's own tolerance (the agent's finding)
  */
@@ -63,15 +65,29 @@ public record RolloutPlan(int canary, String batch, long minHealthyMillis, long 
         if (maxFailures < 0) {
             throw new IllegalArgumentException("max_failures: " + maxFailures + " (expected: >= 0)");
         }
-        if (!probe.isBlank()) {
-            throw new IllegalArgumentException("probe: '" + probe + "' is not supported yet (probes must run on the "
-                    + "instance's host; expected: \"\" for none)");
-        }
-        probe = "";
+        probe = probe(probe);
         if (!(memoryTolerance >= 0) || Double.isInfinite(memoryTolerance)) {
             throw new IllegalArgumentException("memory_tolerance: " + memoryTolerance
                     + " (expected: a fraction >= 0 such as 0.2, or 0 for the service's own tolerance)");
         }
+    }
+
+    /** The probe normalized ("HTTP" is "http:/"), or the reason it is not one. */
+    private static String probe(String text) {
+        String s = text.strip();
+        String lower = s.toLowerCase(Locale.ROOT);
+        if (s.isEmpty() || lower.equals("tcp")) {
+            return lower;
+        }
+        if (lower.equals("http")) {
+            return "http:/";
+        }
+        if (lower.startsWith("http:/") && s.chars().noneMatch(c -> c <= ' ' || c == 127)) {
+            return "http:" + s.substring("http:".length());
+        }
+        throw new IllegalArgumentException("probe: '" + text + "' (expected: \"tcp\" (every declared port accepts a "
+                + "connection), \"http:/path\" such as http:/healthz (GET on the first declared port answers 2xx or "
+                + "3xx), or \"\" for the service's declared probe)");
     }
 
     /** Every value at its default. */

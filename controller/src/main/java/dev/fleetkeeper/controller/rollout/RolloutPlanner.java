@@ -102,6 +102,18 @@ final class RolloutPlanner {
         chosen.sort(Comparator.comparing(RolloutHost::hostname).thenComparing(RolloutHost::hostId));
         int total = chosen.stream().mapToInt(RolloutHost::declared).sum();
         plan.checkFor(total);
+        if (!plan.probe().isEmpty()) {
+            for (RolloutHost h : chosen) {
+                for (RolloutHost.Instance i : h.instances()) {
+                    if (i.index() < h.declared() && i.expectedPorts().isEmpty()) {
+                        throw new IllegalArgumentException("probe: '" + plan.probe() + "' but " + service + "#"
+                                + i.index() + " on " + h.hostname() + " declares no ports to probe (expected: no "
+                                + "probe, or ports declared for the service in that host's agent.yaml)");
+                    }
+                }
+            }
+            release = release.withProbe(plan.probe());
+        }
         int batchSize = plan.batchSize(total - plan.canary());
         List<RolloutStep> steps = new ArrayList<>();
         int k = 0;

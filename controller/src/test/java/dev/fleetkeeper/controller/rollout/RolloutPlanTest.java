@@ -77,9 +77,11 @@ final class RolloutPlanTest {
     }
 
     @Test
-    void probe_isRefusedAsNotSupportedYet() {
-        assertThatThrownBy(() -> new RolloutPlan(0, "", 0, 0, 0, 0, false, false, false, "http:/health", 0))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("probe: 'http:/health' is not supported yet");
+    void probe_takesTcpOrAnHttpPath_andNothingElse() {
+        assertThat(new RolloutPlan(0, "", 0, 0, 0, 0, false, false, false, " tcp ", 0).probe()).isEqualTo("tcp");
+        assertThat(new RolloutPlan(0, "", 0, 0, 0, 0, false, false, false, "http:/health", 0).probe())
+                .isEqualTo("http:/health");
+        assertThatThrownBy(() -> new RolloutPlan(0, "", 0, 0, 0, 0, false, false, false, "http:/a b", 0))
+                .hasMessageStartingWith("probe: 'http:/a b' (expected:");
     }
 }

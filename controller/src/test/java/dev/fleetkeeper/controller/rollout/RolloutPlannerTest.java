@@ -38,7 +38,13 @@ final class RolloutPlannerTest {
         String version = "v1";
         boolean running = true;
         boolean bindsPorts = true;
+        boolean declaresPorts = true;
+        /** The probe the agent runs on it ("" none): the release's. */
+        String probe = "";
     }
+
+    /** How each version answers its probe (absent: healthy). */
+    private final Map<String, Boolean> probeAnswers = new LinkedHashMap<>();
 
     private void host(String id, int instances) {
         Inst[] a = new Inst[instances];
@@ -63,10 +69,14 @@ final class RolloutPlannerTest {
             List<RolloutHost.Instance> list = new ArrayList<>();
             for (int i = 0; i < e.getValue().length; i++) {
                 Inst x = e.getValue()[i];
-                List<Integer> expected = List.of(3000 + i);
+                List<Integer> expected = x.declaresPorts ? List.of(3000 + i) : List.of();
                 boolean bound = x.running && x.bindsPorts;
+                boolean ok = probeAnswers.getOrDefault(x.version, true);
+                RolloutHost.Probe probe = x.probe.isEmpty() || !x.running ? null
+                        : new RolloutHost.Probe(x.probe, ok, ok ? "HTTP 200 from :" + (3000 + i) + "/healthz"
+                                : "HTTP 503 from :" + (3000 + i) + "/healthz", x.pid, now);
                 list.add(new RolloutHost.Instance(i, x.running, x.running ? "RUNNING" : "BACKOFF",
-                        x.running ? x.pid : 0, x.version, bound, expected, bound ? expected : List.of()));
+                        x.running ? x.pid : 0, x.version, bound, expected, bound ? expected : List.of(), probe));
             }
             out.put(id, new RolloutHost(id, id, Map.of("role", "web"), online.get(id), lastSeen.get(id),
                     e.getValue().length, list, findings.get(id), baselines.get(id)));
@@ -100,6 +110,7 @@ final class RolloutPlannerTest {
         int old = x.pid;
         x.pid = nextPid++;
         x.version = s.release().version();
+        x.probe = s.release().probe();
         applied.add(s.step().hostId() + "#" + s.step().instance() + "=" + s.release().version());
         return new RolloutPlanner.Answer(RolloutPlanner.Answer.Kind.SUCCEEDED, "", old);
     }
@@ -144,6 +155,75 @@ final class RolloutPlannerTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("canary: 3 but the rollout has only 2");
         assertThatThrownBy(() -> RolloutPlanner.plan("ro-1", "web", Map.of(), Release.ofVersion(""),
                 RolloutPlan.defaults(), "", hosts().values(), now)).hasMessageStartingWith("release.version: missing");
+    }
+
+    // ---------------------------------------------------------------- probe gate
+
+    private static RolloutPlan probed(String probe) {
+        return new RolloutPlan(1, "1", MIN_HEALTHY, HEALTHY_DEADLINE, PROGRESS_DEADLINE, 0, true, true, false, probe, 0);
+    }
+
+    @Test
+    void probe_goesWithTheRelease_andHoldsTheCanaryUntilItPassesForMinHealthy() {
+        host("web-1", 2);
+        probeAnswers.put("v2", false);
+        Rollout r = start(probed("http:/healthz"));
+        assertThat(r.release().probe()).isEqualTo("http:/healthz");
+
+        r = run(r, MIN_HEALTHY + 5_000);
+        RolloutStep canary = stepOf(r, "web-1", 0);
+        assertThat(canary.state()).isEqualTo(RolloutStepState.VERIFYING);
+        assertThat(canary.message()).contains("probe: http:/healthz: HTTP 503 from :3000/healthz");
+        assertThat(fleet.get("web-1")[0].probe).as("the agent was sent the probe").isEqualTo("http:/healthz");
+
+        probeAnswers.put("v2", true);
+        r = run(r, MIN_HEALTHY - 2_000);
+        assertThat(stepOf(r, "web-1", 0).state()).as("min_healthy counts from the probe's first pass")
+                .isEqualTo(RolloutStepState.VERIFYING);
+        r = run(r, 3_000);
+        assertThat(stepOf(r, "web-1", 0).state()).isEqualTo(RolloutStepState.HEALTHY);
+        assertThat(stepOf(r, "web-1", 0).gates()).filteredOn(g -> g.gate().equals("probe")).singleElement()
+                .satisfies(g -> assertThat(g.detail()).isEqualTo("http:/healthz: HTTP 200 from :3000/healthz"));
+    }
+
+    @Test
+    void aProbeThatNeverPasses_failsTheCanaryAtTheHealthyDeadline_andTheRestIsNeverTouched() {
+        host("web-1", 3);
+        probeAnswers.put("v2", false);
+        Rollout r = run(start(probed("http:/healthz")), HEALTHY_DEADLINE + 5_000);
+
+        assertThat(r.state()).isEqualTo(RolloutState.ROLLED_BACK);
+        assertThat(r.message()).contains("not healthy within 60 s: probe: http:/healthz: HTTP 503");
+        assertThat(applied).containsExactly("web-1#0=v2", "web-1#0=v1");
+    }
+
+    @Test
+    void aResultForTheProcessBeforeTheStep_doesNotCount() {
+        host("web-1", 2);
+        fleet.get("web-1")[0].probe = "http:/healthz";
+        Map<String, RolloutHost> hosts = hosts();
+        RolloutHost.Instance i = hosts.get("web-1").instance(0);
+        RolloutHost.Instance restarted = new RolloutHost.Instance(0, true, "RUNNING", i.pid() + 1, "v2", true,
+                i.expectedPorts(), i.boundPorts(), i.probe());
+        RolloutHost h = hosts.get("web-1");
+        RolloutHost now2 = new RolloutHost(h.hostId(), h.hostname(), h.labels(), true, now, h.declared(),
+                List.of(restarted), List.of(), Map.of());
+        Rollout r = start(probed("http:/healthz"));
+        GateResult g = RolloutGates.evaluate(r, r.steps().get(0), now2).stream()
+                .filter(x -> x.gate().equals("probe")).findFirst().orElseThrow();
+
+        assertThat(g.ok()).isFalse();
+        assertThat(g.detail()).isEqualTo("http:/healthz: no result yet for pid " + (i.pid() + 1));
+    }
+
+    @Test
+    void plan_refusesAProbe_whenAnInstanceDeclaresNoPorts_andAMalformedProbe() {
+        host("web-1", 2);
+        fleet.get("web-1")[1].declaresPorts = false;
+        assertThatThrownBy(() -> start(probed("tcp"))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("probe: 'tcp' but web#1 on web-1 declares no ports to probe");
+        assertThatThrownBy(() -> probed("grpc:/x")).hasMessageStartingWith("probe: 'grpc:/x' (expected: \"tcp\"");
+        assertThat(probed("HTTP").probe()).isEqualTo("http:/");
     }
 
     // ---------------------------------------------------------------- phases

@@ -167,7 +167,7 @@ final class Fixtures {
                 new dev.fleetkeeper.controller.rollout.GateResult("ports", false, "port 3001 not bound by the instance"));
         return new dev.fleetkeeper.controller.rollout.Rollout(rolloutId, "web", java.util.Map.of("role", "web"),
                 new dev.fleetkeeper.controller.rollout.Release("42", "node", java.util.List.of("server.js"), true,
-                        java.util.Map.of("NODE_ENV", "production"), true),
+                        java.util.Map.of("NODE_ENV", "production"), true, ""),
                 new dev.fleetkeeper.controller.rollout.RolloutPlan(1, "50%", 0, 0, 0, 1, false, true, false, "", 0.2),
                 "release 42", dev.fleetkeeper.controller.rollout.RolloutState.ROLLING, null,
                 "rolling: 1 of 3 instance(s) on 42, 1 in progress", T0, 0, T0 + 900, 0, java.util.List.of(
