@@ -1,5 +1,6 @@
 package dev.fleetkeeper.controller.recycle;
 
+import dev.fleetkeeper.controller.coordination.IllegalTransitionException;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Set;

@@ -1,6 +1,6 @@
 package dev.fleetkeeper.controller.rollout;
 
-import dev.fleetkeeper.controller.recycle.IllegalTransitionException;
+import dev.fleetkeeper.controller.coordination.IllegalTransitionException;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Set;

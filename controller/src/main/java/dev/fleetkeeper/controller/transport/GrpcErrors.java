@@ -4,7 +4,7 @@ import dev.fleetkeeper.controller.fleet.ActionTimeoutException;
 import dev.fleetkeeper.controller.fleet.AmbiguousHostException;
 import dev.fleetkeeper.controller.fleet.HostOfflineException;
 import dev.fleetkeeper.controller.fleet.HostNotFoundException;
-import dev.fleetkeeper.controller.recycle.IllegalTransitionException;
+import dev.fleetkeeper.controller.coordination.IllegalTransitionException;
 import dev.fleetkeeper.controller.recycle.RecycleJobNotFoundException;
 import dev.fleetkeeper.controller.recycle.RecycleRefusedException;
 import dev.fleetkeeper.controller.rollout.RolloutNotFoundException;

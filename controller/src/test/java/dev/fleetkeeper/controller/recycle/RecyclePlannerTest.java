@@ -3,6 +3,7 @@ package dev.fleetkeeper.controller.recycle;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.fleetkeeper.controller.coordination.IllegalTransitionException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;

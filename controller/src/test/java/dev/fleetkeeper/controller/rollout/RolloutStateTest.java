@@ -3,7 +3,7 @@ package dev.fleetkeeper.controller.rollout;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.fleetkeeper.controller.recycle.IllegalTransitionException;
+import dev.fleetkeeper.controller.coordination.IllegalTransitionException;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;

@@ -1,4 +1,4 @@
-package dev.fleetkeeper.controller.recycle;
+package dev.fleetkeeper.controller.coordination;
 
 /** A state change the transition table does not allow: a bug in the caller, never an operator error. */
 public final class IllegalTransitionException extends IllegalStateException {
