@@ -32,6 +32,7 @@ import dev.fleetkeeper.proto.v1.Remedy;
 import dev.fleetkeeper.proto.v1.RemedyOutcome;
 import dev.fleetkeeper.proto.v1.RestartServiceRequest;
 import dev.fleetkeeper.proto.v1.ServiceReport;
+import dev.fleetkeeper.proto.v1.ProbeStatus;
 import dev.fleetkeeper.proto.v1.ServiceStatus;
 import dev.fleetkeeper.proto.v1.TailLogsRequest;
 import dev.fleetkeeper.proto.v1.TailLogsResponse;
@@ -195,6 +196,8 @@ public final class FakeController implements AutoCloseable {
                     .addInstances(InstanceView.newBuilder().setIndex(0).setManagerState(ManagerState.MANAGER_STATE_RUNNING)
                             .setManagerPid(2201).setRestarts(0).setProcess(NODE.getKey()).setProcState("S")
                             .setRssBytes(432_013_312).addExpectedPorts(3000).setConsistent(false)
+                            .setProbe(ProbeStatus.newBuilder().setProbe("http:/healthz").setOk(false).setPid(2201)
+                                    .setDetail("connection refused on :3000 (GET /healthz)").setSinceUnixMs(ago(90)))
                             .setMemory(MemoryTrend.newBuilder().setLeaking(true).setSlopeBytesPerSecond(36_700)
                                     .setTimeToLimitMs(2_820_000).setConfidence(0.97).setLimitBytes(536_870_912)
                                     .setReason("grows 2.1M/min over 30m, minima rising").setBaselineRssBytes(188_743_680)))
@@ -202,6 +205,8 @@ public final class FakeController implements AutoCloseable {
                             .setManagerPid(2202).setRestarts(1).setProcess(ProcessKey.newBuilder().setPid(2202))
                             .setProcState("S").setRssBytes(398_458_880).addExpectedPorts(3001).addBoundPorts(3001)
                             .setConsistent(true)
+                            .setProbe(ProbeStatus.newBuilder().setProbe("http:/healthz").setOk(true).setPid(2202)
+                                    .setDetail("HTTP 200 from :3001/healthz").setSinceUnixMs(ago(3600)))
                             .setMemory(MemoryTrend.newBuilder().setSlopeBytesPerSecond(3).setConfidence(0.4)
                                     .setLimitBytes(536_870_912).setReason("sawtooth, minima flat")
                                     .setBaselineRssBytes(183_500_800)))

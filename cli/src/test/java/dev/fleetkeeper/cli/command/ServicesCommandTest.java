@@ -33,10 +33,11 @@ class ServicesCommandTest {
         assertThat(result.exitCode()).isZero();
         assertThat(result.lines()).containsExactly(
                 "web-1: 2 services, reported 4s ago (2026-11-05 11:59:56)",
-                "SERVICE  #  MGR STATE  MGR PID  RESTARTS  PROC  PROC PID   RSS  PORTS  BOUND  AGREE",
-                "api      0  running       2201         0  S         2201  412M  3000   -      NO",
-                "api      1  running       2202         1  S         2202  380M  3001   3001   yes",
-                "worker   0  backoff          -         7  -            -     -  -      -      yes",
+                "SERVICE  #  MGR STATE  MGR PID  RESTARTS  PROC  PROC PID   RSS  PORTS  BOUND  PROBE    AGREE",
+                "api      0  running       2201         0  S         2201  412M  3000   -      FAILING  NO",
+                "api      1  running       2202         1  S         2202  380M  3001   3001   ok       yes",
+                "worker   0  backoff          -         7  -            -     -  -      -      -        yes",
+                "api#0: probe http:/healthz failing since 1m ago: connection refused on :3000 (GET /healthz)",
                 "api: 2 findings (1 critical, 1 warning): PORT_HELD, PATH_NOT_WRITABLE",
                 "worker: 1 finding (1 critical): CRASH_LOOP",
                 "Evidence and remedies: fleetkeeper doctor web-1");
@@ -50,8 +51,8 @@ class ServicesCommandTest {
         assertThat(result.lines()).startsWith(
                 "db-1: 1 service, reported 5m ago (2026-11-05 11:55:00). WARNING: db-1 is offline; this is its last"
                         + " reported state.",
-                "SERVICE  #  MGR STATE  MGR PID  RESTARTS  PROC  PROC PID    RSS  PORTS  BOUND  AGREE",
-                "backup   0  running        900         -  S          900  20.0M  -      -      yes",
+                "SERVICE  #  MGR STATE  MGR PID  RESTARTS  PROC  PROC PID    RSS  PORTS  BOUND  PROBE  AGREE",
+                "backup   0  running        900         -  S          900  20.0M  -      -      -      yes",
                 "backup: no findings",
                 "");
         assertThat(result.lines()).contains("web-1: 2 services, reported 4s ago (2026-11-05 11:59:56)");
