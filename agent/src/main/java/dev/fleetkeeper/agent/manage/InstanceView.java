@@ -1,5 +1,6 @@
 package dev.fleetkeeper.agent.manage;
 
+import dev.fleetkeeper.agent.release.Release;
 import dev.fleetkeeper.agent.service.InstanceStatus;
 import dev.fleetkeeper.agent.telemetry.ProcessSample;
 import java.util.List;
@@ -16,14 +17,16 @@ import java.util.Objects;
  * @param consistent     false when the manager and /proc disagree
  * @param memory         the memory trend, for services with a memory policy; null otherwise
  * @param version        the version label the instance runs: its applied release's, else the declared one
+ * @param release        the release applied to it; null when it runs the declared spec
  */
 public record InstanceView(InstanceStatus status, ProcessSample process, List<Integer> expectedPorts,
-                           List<Integer> boundPorts, boolean consistent, MemoryInfo memory, String version) {
+                           List<Integer> boundPorts, boolean consistent, MemoryInfo memory, String version,
+                           Release release) {
 
-    /** A view of an instance on the declared version label "". */
+    /** A view of an instance on the declared spec, version label "". */
     public InstanceView(InstanceStatus status, ProcessSample process, List<Integer> expectedPorts,
                         List<Integer> boundPorts, boolean consistent, MemoryInfo memory) {
-        this(status, process, expectedPorts, boundPorts, consistent, memory, "");
+        this(status, process, expectedPorts, boundPorts, consistent, memory, "", null);
     }
 
     /**
@@ -41,7 +44,7 @@ public record InstanceView(InstanceStatus status, ProcessSample process, List<In
 
     /** This view with {@code info} as its memory. */
     public InstanceView withMemory(MemoryInfo info) {
-        return new InstanceView(status, process, expectedPorts, boundPorts, consistent, info, version);
+        return new InstanceView(status, process, expectedPorts, boundPorts, consistent, info, version, release);
     }
 
     public InstanceView {
@@ -49,5 +52,9 @@ public record InstanceView(InstanceStatus status, ProcessSample process, List<In
         expectedPorts = List.copyOf(expectedPorts);
         boundPorts = List.copyOf(boundPorts);
         Objects.requireNonNull(version, "version");
+        if (release != null && !release.version().equals(version)) {
+            throw new IllegalArgumentException("version: '" + version + "' but the release is '" + release.version()
+                    + "' (expected: the release's version)");
+        }
     }
 }
