@@ -270,7 +270,8 @@ public final class RolloutCoordinator implements AutoCloseable {
         CompletableFuture<ActionReply> reply;
         try {
             reply = engine.sendAction(s.step().hostId(), id, new AgentAction.ApplyRelease(r.service(),
-                    s.step().instance(), s.release(), r.rolloutId()), Duration.ofMillis(r.plan().healthyDeadlineMillis()));
+                    s.step().instance(), s.release(), s.toDeclared(), r.rolloutId()),
+                    Duration.ofMillis(r.plan().healthyDeadlineMillis()));
         } catch (RuntimeException e) {
             log.warn("Could not send {} of rollout {} ({}): {}", id, r.rolloutId(), s.step().describe(r.service()),
                     e.toString());
@@ -368,7 +369,8 @@ public final class RolloutCoordinator implements AutoCloseable {
                         v.getManagerState().name().replace("MANAGER_STATE_", ""), v.getManagerPid(),
                         // An agent that never applied a release runs the declared version.
                         v.getVersion().isEmpty() ? status.getVersion() : v.getVersion(),
-                        available(v), v.getExpectedPortsList(), v.getBoundPortsList()));
+                        available(v), v.getExpectedPortsList(), v.getBoundPortsList(),
+                        v.hasRelease() ? RolloutMessages.fromProto(v.getRelease()) : null));
             }
             for (Finding f : status.getFindingsList()) {
                 findings.add(new RolloutHost.Finding(f.getCode(), f.getInstance(),
@@ -380,7 +382,8 @@ public final class RolloutCoordinator implements AutoCloseable {
             }
         }
         return new RolloutHost(hostId, hostname, labels, online, lastSeenMillis,
-                status == null ? -1 : status.getInstancesDeclared(), instances, findings, baselines);
+                status == null ? -1 : status.getInstancesDeclared(), status == null ? "" : status.getVersion(),
+                status == null ? 0 : Math.max(0, status.getMinAvailable()), instances, findings, baselines);
     }
 
     /** RUNNING, consistent with /proc, with a pid, and holding every port it is declared to. */
@@ -449,7 +452,7 @@ public final class RolloutCoordinator implements AutoCloseable {
                     }
                     case ROLLED_BACK -> {
                         kind = "STEP_ROLLED_BACK";
-                        what = " rolled back to " + s.previous().version();
+                        what = " rolled back to " + s.previous().describe();
                         severity = Severity.SEVERITY_INFO;
                     }
                     default -> {
