@@ -10,9 +10,14 @@ import dev.fleetkeeper.cli.CliRun;
 import dev.fleetkeeper.proto.v1.InstanceView;
 import dev.fleetkeeper.proto.v1.Rollout;
 import dev.fleetkeeper.proto.v1.RolloutState;
+import dev.fleetkeeper.proto.v1.RolloutStep;
 import dev.fleetkeeper.proto.v1.RolloutStepState;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -25,8 +30,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code fleetkeeper rollout} through the real CLI, a real controller and three real agents in
  * this JVM, each running its own pool of two real Python workers under the built-in driver on
  * ports of their own: a clean rollout moves every instance to the new version exactly once; a
- * canary that crashes at start-up is rolled back and no other instance is touched; a paused
- * rollout starts nothing new until it is resumed.
+ * canary that crashes at start-up is reverted by its agent and no other instance is touched; a
+ * canary that starts but never binds its port is rolled back to its declared spec, environment
+ * included; a paused rollout starts nothing new until it is resumed.
  */
 @Timeout(240)
 class FleetRolloutEndToEndTest {
@@ -49,13 +55,14 @@ class FleetRolloutEndToEndTest {
     }
 
     /**
-     * Workers that listen on {@code base + instance} (a port each), and exit at once when their
-     * release sets WORKER_FAIL=1 (a broken build).
+     * Workers that listen on {@code base + instance} (a port each), exit at once when their
+     * release sets WORKER_FAIL=1 (a broken build), and never listen with WORKER_NOBIND=1.
      */
     private ServiceDeclaration pool(int base) {
         return ServiceDeclaration.valid(ServiceSpec.builder(service, DriverKind.BUILTIN)
                 .command(PYTHON, "-c", "import os, socket, sys, time\n"
                         + "if os.environ.get('WORKER_FAIL') == '1':\n    sys.exit(3)\n"
+                        + "while os.environ.get('WORKER_NOBIND') == '1': time.sleep(1)\n"
                         + "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
                         + "s.bind(('127.0.0.1', " + base + " + int(os.environ['FLEETKEEPER_INSTANCE']))); s.listen(8)\n"
                         + "while True: time.sleep(1)")
@@ -89,6 +96,18 @@ class FleetRolloutEndToEndTest {
 
     private static String rolloutId(String out) {
         return FleetQueries.rolloutId(out);
+    }
+
+    /** The environment of a worker process, from /proc. */
+    private static Map<String, String> environ(int pid) throws IOException {
+        Map<String, String> out = new HashMap<>();
+        for (String kv : Files.readString(Path.of("/proc/" + pid + "/environ"), StandardCharsets.UTF_8).split("\0")) {
+            int eq = kv.indexOf('=');
+            if (eq > 0) {
+                out.put(kv.substring(0, eq), kv.substring(eq + 1));
+            }
+        }
+        return out;
     }
 
     private static int pid(Map<String, Map<Integer, InstanceView>> all, String host, int i) {
@@ -139,6 +158,7 @@ class FleetRolloutEndToEndTest {
         Rollout end = status(rolloutId(r.out()));
         assertThat(end.getState()).isEqualTo(RolloutState.ROLLOUT_STATE_ROLLED_BACK);
         assertThat(end.getSteps(0).getCanary()).isTrue();
+        assertThat(end.getSteps(0).getPreviousDeclared()).isTrue();
         assertThat(end.getStepsList().subList(1, end.getStepsCount())).allSatisfy(s -> {
             assertThat(s.getActionId()).as("never sent").isEmpty();
             assertThat(s.getState()).isIn(RolloutStepState.ROLLOUT_STEP_STATE_PENDING,
@@ -151,6 +171,8 @@ class FleetRolloutEndToEndTest {
             Map<String, Map<Integer, InstanceView>> after = instances();
             assertThat(after.getOrDefault(canaryHost, Map.of())).as("the canary runs again").containsKey(canaryIndex);
             assertThat(after.get(canaryHost).get(canaryIndex).getVersion()).as("the canary is back on 1").isEqualTo("1");
+            assertThat(after.get(canaryHost).get(canaryIndex).hasRelease())
+                    .as("back on its declared spec: no release left, not a release labelled 1").isFalse();
             for (String host : HOSTS) {
                 for (int i = 0; i < POOL; i++) {
                     if (host.equals(canaryHost) && i == canaryIndex) {
@@ -160,6 +182,32 @@ class FleetRolloutEndToEndTest {
                     assertThat(pid(after, host, i)).as("%s#%d untouched", host, i).isEqualTo(pid(before, host, i));
                 }
             }
+        });
+    }
+
+    @Test
+    void canaryThatNeverBindsItsPort_isRolledBackToItsDeclaredSpec_withoutTheReleasesEnvironment() throws Exception {
+        startFleet();
+
+        CliRun.Result r = CliRun.run(fleet.target(), "rollout", "start", service, "--version", "2-nobind",
+                "--env", "WORKER_NOBIND=1", "--canary", "1", "--min-healthy", "2s", "--healthy-deadline", "5s",
+                "--auto-promote", "--auto-rollback");
+
+        assertThat(r.exitCode()).as(r.out() + r.err()).isEqualTo(1);
+        Rollout end = status(rolloutId(r.out()));
+        assertThat(end.getState()).as(end.getMessage()).isEqualTo(RolloutState.ROLLOUT_STATE_ROLLED_BACK);
+        RolloutStep canary = end.getSteps(0);
+        assertThat(canary.getState()).isEqualTo(RolloutStepState.ROLLOUT_STEP_STATE_ROLLED_BACK);
+        assertThat(canary.getPreviousDeclared()).isTrue();
+        assertThat(canary.getMessage()).isEqualTo("back on 1 (declared spec)");
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            InstanceView now = instances().getOrDefault(canary.getHostId(), Map.of()).get(canary.getInstance());
+            assertThat(now).as("the canary runs again").isNotNull();
+            assertThat(now.getVersion()).isEqualTo("1");
+            assertThat(now.hasRelease()).as("no release left, not a release labelled 1").isFalse();
+            assertThat(now.getBoundPortsCount()).isEqualTo(1);
+            assertThat(environ(now.getManagerPid())).doesNotContainKey("WORKER_NOBIND")
+                    .containsEntry("FLEETKEEPER_VERSION", "1");
         });
     }
 
