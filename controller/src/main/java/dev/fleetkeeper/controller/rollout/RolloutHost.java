@@ -8,18 +8,18 @@ import java.util.Objects;
  * What the controller knows now about one host and the rolled-out service on it, for the pure
  * rollout decisions. Immutable.
  *
- * @param hostId         the host's id
- * @param hostname       its name
- * @param labels         its labels
- * @param online         whether its agent is connected
- * @param lastSeenMillis when the controller last heard from it
- * @param declared       instances of the service it declares; -1 when it does not report the service
+ * @param hostId          the host's id
+ * @param hostname        its name
+ * @param labels          its labels
+ * @param online          whether its agent is connected
+ * @param lastSeenMillis  when the controller last heard from it
+ * @param declared        instances of the service it declares; -1 when it does not report the service
  * @param declaredVersion the version label of the service's declared spec ("" if unset)
- * @param minAvailable   the capacity floor the service declares on the host, in instances; 0 when it
- *                       declares none (or its agent does not report one)
- * @param instances      the instances as its latest report shows them
- * @param findings       the service's findings in that report
- * @param baselines      settled startup memory by version label, in bytes
+ * @param minAvailable    the capacity floor the service declares on the host, in instances; 0 when it
+ *                        declares none (or its agent does not report one)
+ * @param instances       the instances as its latest report shows them
+ * @param findings        the service's findings in that report
+ * @param baselines       settled startup memory by version label, in bytes
  */
 public record RolloutHost(String hostId, String hostname, Map<String, String> labels, boolean online,
                           long lastSeenMillis, int declared, String declaredVersion, int minAvailable,
