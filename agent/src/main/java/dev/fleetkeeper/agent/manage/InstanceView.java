@@ -1,6 +1,7 @@
 package dev.fleetkeeper.agent.manage;
 
 import dev.fleetkeeper.agent.probe.ProbeResult;
+import dev.fleetkeeper.agent.release.Release;
 import dev.fleetkeeper.agent.service.InstanceStatus;
 import dev.fleetkeeper.agent.telemetry.ProcessSample;
 import java.util.List;
@@ -17,22 +18,24 @@ import java.util.Objects;
  * @param consistent     false when the manager and /proc disagree
  * @param memory         the memory trend, for services with a memory policy; null otherwise
  * @param version        the version label the instance runs: its applied release's, else the declared one
+ * @param release        the release applied to it; null when it runs the declared spec
  * @param probe          the newest result of its health probe for the process it runs now; null if none
  */
 public record InstanceView(InstanceStatus status, ProcessSample process, List<Integer> expectedPorts,
                            List<Integer> boundPorts, boolean consistent, MemoryInfo memory, String version,
-                           ProbeResult probe) {
+                           Release release, ProbeResult probe) {
 
     /** A view of an instance without a probe result. */
     public InstanceView(InstanceStatus status, ProcessSample process, List<Integer> expectedPorts,
-                        List<Integer> boundPorts, boolean consistent, MemoryInfo memory, String version) {
-        this(status, process, expectedPorts, boundPorts, consistent, memory, version, null);
+                        List<Integer> boundPorts, boolean consistent, MemoryInfo memory, String version,
+                        Release release) {
+        this(status, process, expectedPorts, boundPorts, consistent, memory, version, release, null);
     }
 
-    /** A view of an instance on the declared version label "". */
+    /** A view of an instance on the declared spec, version label "". */
     public InstanceView(InstanceStatus status, ProcessSample process, List<Integer> expectedPorts,
                         List<Integer> boundPorts, boolean consistent, MemoryInfo memory) {
-        this(status, process, expectedPorts, boundPorts, consistent, memory, "");
+        this(status, process, expectedPorts, boundPorts, consistent, memory, "", null, null);
     }
 
     /**
@@ -50,7 +53,8 @@ public record InstanceView(InstanceStatus status, ProcessSample process, List<In
 
     /** This view with {@code info} as its memory. */
     public InstanceView withMemory(MemoryInfo info) {
-        return new InstanceView(status, process, expectedPorts, boundPorts, consistent, info, version, probe);
+        return new InstanceView(status, process, expectedPorts, boundPorts, consistent, info, version, release,
+                probe);
     }
 
     public InstanceView {
@@ -58,5 +62,9 @@ public record InstanceView(InstanceStatus status, ProcessSample process, List<In
         expectedPorts = List.copyOf(expectedPorts);
         boundPorts = List.copyOf(boundPorts);
         Objects.requireNonNull(version, "version");
+        if (release != null && !release.version().equals(version)) {
+            throw new IllegalArgumentException("version: '" + version + "' but the release is '" + release.version()
+                    + "' (expected: the release's version)");
+        }
     }
 }

@@ -36,20 +36,30 @@ public sealed interface ServiceCommand {
     }
 
     /**
-     * Move one instance to a release: record it durably, switch the service's {@code current}
-     * symlink if asked, and replace the instance's process (start-first where possible). One step
-     * of a rollout, or of its rollback.
+     * Move one instance to a release, or back to its declared spec: record it durably, switch the
+     * service's {@code current} symlink if asked, and replace the instance's process (start-first
+     * where possible). One step of a rollout, or of its rollback.
      *
-     * @param release       the release
-     * @param switchCurrent whether to point the declared deploy root's {@code current} at the release
+     * @param release       the release; null: back to the declared spec ({@link #toDeclared})
+     * @param switchCurrent whether to point the declared deploy root's {@code current} at the release,
+     *                      or, back to the declared spec, at {@code releases/<declared version>}
      * @param rolloutId     the controller's rollout, for the event ("" if none)
      */
     record ApplyRelease(String service, int instance, dev.fleetkeeper.agent.release.Release release,
                         boolean switchCurrent, String rolloutId) implements ServiceCommand {
         public ApplyRelease {
             Objects.requireNonNull(service, "service");
-            Objects.requireNonNull(release, "release");
             Objects.requireNonNull(rolloutId, "rolloutId");
+        }
+
+        /** Back to the declared spec: the instance's release is forgotten and its process replaced. */
+        public static ApplyRelease toDeclared(String service, int instance, boolean switchCurrent, String rolloutId) {
+            return new ApplyRelease(service, instance, null, switchCurrent, rolloutId);
+        }
+
+        /** Whether this moves the instance back to its declared spec. */
+        public boolean backToDeclared() {
+            return release == null;
         }
     }
 

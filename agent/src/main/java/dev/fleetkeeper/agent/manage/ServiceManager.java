@@ -92,8 +92,11 @@ import org.slf4j.LoggerFactory;
  * one with its release applied, {@link Release#applyTo}) is what every start of it uses: the
  * first starts, the driver's crash restarts ({@link ServiceDriver#applyInstance}), restarts,
  * recycles and repairs. If the replacement fails, the book goes back to what the instance
- * actually runs. Only the built-in driver can run instances of one service on different
- * releases; for supervisord and PM2 the command is rejected.
+ * actually runs. The same command with no release moves an instance back to its declared spec
+ * (a rollback to what it ran before any release): its record is removed, and with
+ * {@code switch_current} {@code current} points at {@code releases/<declared version>} again.
+ * Only the built-in driver can run instances of one service on different releases; for
+ * supervisord and PM2 the command is rejected.
  *
  * <h2>Never harm what is not ours</h2>
  * The manager signals nothing itself: drivers stop their own instances, and {@link Remedies}
@@ -394,7 +397,7 @@ public final class ServiceManager implements AutoCloseable {
         Set<String> probed = new HashSet<>();
         for (ServiceDeclaration decl : declarations) {
             if (!decl.isValid()) {
-                states.add(new ServiceState(decl.name(), "", "", 0, List.of(),
+                states.add(new ServiceState(decl.name(), "", "", 0, 0, List.of(),
                         List.of(Doctor.invalidSpec(decl.name(), decl.error())), null, List.of()));
                 continue;
             }
@@ -724,10 +727,10 @@ public final class ServiceManager implements AutoCloseable {
                     .noneMatch(f -> f.instance() == st.instance() && INCONSISTENT.contains(f.code()));
             views.add(new InstanceView(st, p, spec.portsOf(st.instance()),
                     doctor.boundPorts(spec, st.instance(), st.pid(), scan), consistent, null,
-                    versionOf(spec, st.instance()), probe(spec, st, probed)));
+                    versionOf(spec, st.instance()), releaseOf(spec, st.instance()), probe(spec, st, probed)));
         }
-        return new ServiceState(spec.name(), spec.driver().configName(), spec.version(), spec.instances(), views,
-                findings, o.managerError(), List.of());
+        return new ServiceState(spec.name(), spec.driver().configName(), spec.version(), spec.instances(),
+                spec.declaredFloor(), views, findings, o.managerError(), List.of());
     }
 
     /**
@@ -1021,21 +1024,24 @@ public final class ServiceManager implements AutoCloseable {
 
     /** The version label instance {@code instance} runs: its release's, else the declared one. */
     private String versionOf(ServiceSpec declared, int instance) {
-        if (declared.driver() != DriverKind.BUILTIN) {
-            return declared.version();
-        }
-        Release r = releases.get(declared.name(), instance);
+        Release r = releaseOf(declared, instance);
         return r == null ? declared.version() : r.version();
     }
 
+    /** The release instance {@code instance} runs, or null when it runs the declared spec. */
+    private Release releaseOf(ServiceSpec declared, int instance) {
+        return declared.driver() != DriverKind.BUILTIN ? null : releases.get(declared.name(), instance);
+    }
+
     /**
-     * Moves one instance to a release. Checks first and changes nothing on a rejection; then
-     * records the release (durably), switches {@code current} if asked, and replaces the
-     * instance's process through its driver with the effective spec: start-first where the spec
-     * allows it, else stop-first, and in both cases the new process must stay up for
-     * {@link #START_FIRST_UP_FOR}. If it does not, the book, the driver's spec for the instance
-     * and {@code current} go back to what they were, and an instance that the stop-first
-     * replacement took down is started again on its old release.
+     * Moves one instance to a release, or back to its declared spec. Checks first and changes
+     * nothing on a rejection; then records the release (durably; back to the declared spec: the
+     * record is removed), switches {@code current} if asked, and replaces the instance's process
+     * through its driver with the effective spec: start-first where the spec allows it, else
+     * stop-first, and in both cases the new process must stay up for {@link #START_FIRST_UP_FOR}.
+     * If it does not, the book, the driver's spec for the instance and {@code current} go back to
+     * what they were, and an instance that the stop-first replacement took down is started again
+     * on its old release.
      */
     private CommandResult applyRelease(ServiceCommand.ApplyRelease cmd) {
         ServiceSpec spec = specs.get(cmd.service());
@@ -1048,10 +1054,13 @@ public final class ServiceManager implements AutoCloseable {
                     + spec.instances() + ": 0 to " + (spec.instances() - 1) + ")");
         }
         Release release = cmd.release();
-        String v = release.version();
+        // The version the instance runs afterwards: the release's, or back on the declared spec, the declared one.
+        String v = release == null ? spec.version() : release.version();
+        String target = release == null ? "its declared spec" + (v.isEmpty() ? "" : " (version '" + v + "')")
+                : "release '" + v + "'";
         String who = spec.name() + "#" + i;
         if (spec.driver() != DriverKind.BUILTIN) {
-            return CommandResult.rejected("cannot move " + who + " alone to release '" + v + "': " + spec.driver().configName()
+            return CommandResult.rejected("cannot move " + who + " alone to " + target + ": " + spec.driver().configName()
                     + " runs every instance of '" + spec.name() + "' from one "
                     + (spec.driver() == DriverKind.PM2 ? "app" : "program") + " definition, so instances cannot run "
                     + "different releases. Roll out on this host by changing the service's declaration (command, args, "
@@ -1069,15 +1078,27 @@ public final class ServiceManager implements AutoCloseable {
                     + "without switch_current");
         }
         CurrentLink link = root == null ? null : new CurrentLink(root);
-        if (root != null) {
-            if (!release.versionIsDirectoryName()) {
-                return CommandResult.rejected("version '" + v + "' of " + who + " cannot name a directory under "
-                        + root.resolve("releases") + " (expected: letters, digits, '.', '_', '+' and '-', not "
-                        + "starting with '.', at most 128)");
+        // A release runs from releases/<version>; the declared spec from its declared workingDir, so its
+        // version needs a directory only when `current` is to point there.
+        if (root != null && (release != null || cmd.switchCurrent())) {
+            if (!Release.isDirectoryName(v)) {
+                String expected = "letters, digits, '.', '_', '+' and '-', not starting with '.', at most 128";
+                return CommandResult.rejected(release != null
+                        ? "version '" + v + "' of " + who + " cannot name a directory under " + root.resolve("releases")
+                                + " (expected: " + expected + ")"
+                        : "cannot point 'current' back for " + who + ": service '" + spec.name() + "' declares "
+                                + (v.isEmpty() ? "no version" : "version '" + v + "', which cannot name a directory")
+                                + ", so the agent cannot tell which " + root.resolve("releases") + "/<version> its "
+                                + "declared spec runs (expected: 'version:' in agent.yaml naming that directory: "
+                                + expected + "); the instance stays where it is. Set it, or point 'current' yourself "
+                                + "and send this without switch_current");
             }
             if (!Release.directoryExists(spec, v)) {
-                return CommandResult.rejected("release directory " + spec.releaseDir(v) + " does not exist; the agent "
-                        + "never creates releases: deploy the release there first, then apply it");
+                return CommandResult.rejected("release directory " + spec.releaseDir(v) + " does not exist"
+                        + (release == null ? " (the declared version of " + who + ", where 'current' was to point "
+                                + "back); the instance stays on its release. Deploy it there, or point 'current' yourself "
+                                + "and send this without switch_current"
+                                : "; the agent never creates releases: deploy the release there first, then apply it"));
             }
             String refusal = cmd.switchCurrent() ? link.refusal(v) : null;
             if (refusal != null) {
@@ -1090,16 +1111,16 @@ public final class ServiceManager implements AutoCloseable {
             d = driver(spec);
             oldPid = pidOf(d.status(spec), i);
         } catch (DriverException e) {
-            return CommandResult.failed("cannot move " + who + " to release '" + v + "': " + e.getMessage());
+            return CommandResult.failed("cannot move " + who + " to " + target + ": " + e.getMessage());
         }
         Release previous = releases.get(spec.name(), i);
         ServiceSpec before = effective(spec, i);
-        ServiceSpec after = release.applyTo(spec);
+        ServiceSpec after = release == null ? spec : release.applyTo(spec);
 
         try {
             releases.put(spec.name(), i, release);
         } catch (UncheckedIOException e) {
-            return CommandResult.failed("cannot move " + who + " to release '" + v + "': " + e.getMessage()
+            return CommandResult.failed("cannot move " + who + " to " + target + ": " + e.getMessage()
                     + "; nothing changed");
         }
         Path previousTarget = null;
@@ -1133,12 +1154,13 @@ public final class ServiceManager implements AutoCloseable {
         attrs.put("rollout_id", cmd.rolloutId());
         attrs.put("old_version", before.version());
         attrs.put("new_version", v);
+        attrs.put("to_declared", Boolean.toString(release == null));
         attrs.put("old_pid", Integer.toString(oldPid));
         attrs.put("mode", mode);
         if (error == null) {
             attrs.put("new_pid", Integer.toString(newPid));
             attrs.put("switched_current", Boolean.toString(switched));
-            String message = "moved to release '" + v + "' from '" + before.version() + "' (pid " + pidText(oldPid)
+            String message = "moved to " + target + " from '" + before.version() + "' (pid " + pidText(oldPid)
                     + " -> " + pidText(newPid) + ", " + mode + (switched ? ", current -> releases/" + v : "") + ")";
             events.accept(new ServiceEvent(clock.millis(), spec.name(), i, ServiceEvent.Kind.RELEASE_APPLIED, message,
                     attrs));
@@ -1189,7 +1211,7 @@ public final class ServiceManager implements AutoCloseable {
         }
         attrs.put("pid", Integer.toString(pidNow));
         attrs.put("error", error);
-        String message = "move to release '" + v + "' failed (" + mode + "): " + error + back;
+        String message = "move to " + target + " failed (" + mode + "): " + error + back;
         events.accept(new ServiceEvent(clock.millis(), spec.name(), i, ServiceEvent.Kind.RELEASE_FAILED, message, attrs));
         log.warn("{}: {} (rollout '{}')", who, message, cmd.rolloutId());
         return new CommandResult(CommandResult.Status.FAILED, who + ": " + message, null, null, null,

@@ -87,8 +87,8 @@ final class StartupBaselines {
                             r.previous().version(), r.previous().rssBytes(), r.ratio(),
                             spec.memory().baselineTolerance())));
         }
-        return new ServiceState(state.name(), state.driver(), state.version(), state.declared(), views, findings,
-                state.managerError(), book.baselines());
+        return new ServiceState(state.name(), state.driver(), state.version(), state.declared(),
+                state.minAvailable(), views, findings, state.managerError(), book.baselines());
     }
 
     /**

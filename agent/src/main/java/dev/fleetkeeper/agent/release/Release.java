@@ -49,6 +49,11 @@ public record Release(String version, String command, List<String> args, boolean
 
     /** Whether {@link #version} can name a release directory ({@code releases/<version>}). */
     public boolean versionIsDirectoryName() {
+        return isDirectoryName(version);
+    }
+
+    /** Whether {@code version} can name a release directory: no '/', not '.' or '..', at most 128 characters. */
+    public static boolean isDirectoryName(String version) {
         return DIRECTORY_NAME.matcher(version).matches();
     }
 

@@ -194,6 +194,15 @@ public record ServiceSpec(
         return pidfile.isEmpty() && (ports.isEmpty() || (portStride == 0 && instances > 1));
     }
 
+    /**
+     * The capacity floor the service declares, in instances, as the agent reports it for
+     * rollouts: the memory policy's floor ({@link MemorySpec#declaredFloor}), 0 without a memory
+     * policy. 0 means "none declared".
+     */
+    public int declaredFloor() {
+        return memory == null ? 0 : memory.declaredFloor(instances);
+    }
+
     /** The user the processes run as, or the agent's own user when none is set. */
     public String effectiveUser() {
         return user.isEmpty() ? System.getProperty("user.name") : user;
@@ -420,6 +429,20 @@ public record ServiceSpec(
         /** The floor of available instances for a pool of {@code instances}. */
         public int minAvailable(int instances) {
             return minAvailable == null ? Math.max(0, instances - maxRecycling) : minAvailable.of(instances);
+        }
+
+        /**
+         * The floor this policy declares for taking instances down on purpose (a rollout, not only
+         * a recycle), in a pool of {@code instances}: {@code minAvailable} when set; else
+         * {@code instances - maxRecycling}, the floor the agent's own recycling keeps; else 0
+         * (none) when {@code maxRecycling} is 0, since "detect, never recycle" says nothing about
+         * how many instances may be down for a deploy.
+         */
+        public int declaredFloor(int instances) {
+            if (minAvailable != null) {
+                return minAvailable.of(instances);
+            }
+            return maxRecycling == 0 ? 0 : Math.max(0, instances - maxRecycling);
         }
 
         /** The limit of one instance now: its own, or its share of the host (see the type's Javadoc). */

@@ -52,7 +52,8 @@ public final class ServiceProtoMapper {
                     .setName(s.name())
                     .setDriver(s.driver())
                     .setVersion(s.version())
-                    .setInstancesDeclared(s.declared());
+                    .setInstancesDeclared(s.declared())
+                    .setMinAvailable(s.minAvailable());
             if (s.managerError() != null) {
                 sb.setManagerError(s.managerError());
             }
@@ -85,6 +86,9 @@ public final class ServiceProtoMapper {
                 .setDetail(st.detail())
                 .setConsistent(v.consistent())
                 .setVersion(v.version());
+        if (v.release() != null) {
+            b.setRelease(release(v.release()));
+        }
         ProcessSample p = v.process();
         if (p != null) {
             b.setProcess(ProcessKey.newBuilder().setPid(p.pid()).setStartTicks(p.id().startTicks()))
@@ -176,14 +180,31 @@ public final class ServiceProtoMapper {
 
     /**
      * An ApplyRelease as a command; a release the agent cannot take (no version, a malformed
-     * probe) becomes an {@link IllegalArgumentException} whose message says why.
+     * probe) becomes an {@link IllegalArgumentException} whose message says why. With {@code to_declared} only the
+     * release's {@code switch_current} is read.
      */
     private static ServiceCommand applyRelease(dev.fleetkeeper.proto.v1.ApplyRelease a) {
         dev.fleetkeeper.proto.v1.Release r = a.getRelease();
+        if (a.getToDeclared()) {
+            return ServiceCommand.ApplyRelease.toDeclared(a.getService(), a.getInstance(), r.getSwitchCurrent(),
+                    a.getRolloutId());
+        }
         Release release = new Release(r.getVersion(), r.getCommand(), r.getArgsList(), r.getArgsSet(), r.getEnvMap(),
                 ProbeSpec.parse(r.getProbe()));
         return new ServiceCommand.ApplyRelease(a.getService(), a.getInstance(), release, r.getSwitchCurrent(),
                 a.getRolloutId());
+    }
+
+    /** A release an instance runs, as reported (the switch of {@code current} is not part of it). */
+    static dev.fleetkeeper.proto.v1.Release release(Release r) {
+        return dev.fleetkeeper.proto.v1.Release.newBuilder()
+                .setVersion(r.version())
+                .setCommand(r.command())
+                .addAllArgs(r.args())
+                .setArgsSet(r.argsSet())
+                .putAllEnv(r.env())
+                .setProbe(r.probe() == null ? "" : r.probe().toString())
+                .build();
     }
 
     /** What an ApplyRelease did, as its wire outcome. */

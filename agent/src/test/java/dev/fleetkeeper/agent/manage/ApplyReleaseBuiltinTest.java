@@ -31,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * ApplyRelease under the built-in driver with real worker processes: one instance of a pool moves
  * to a release while the other keeps running, the move survives an agent restart and a crash, a
- * deploy root's {@code current} is switched, and a bad request or a bad release changes nothing.
+ * deploy root's {@code current} is switched, an instance goes back to its declared spec (and
+ * {@code current} with it), and a bad request or a bad release changes nothing.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class ApplyReleaseBuiltinTest {
@@ -216,6 +217,86 @@ class ApplyReleaseBuiltinTest {
         assertThat(ReleaseBook.open(releaseDir).get(name, 0)).isNull();
     }
 
+    // ---- back to the declared spec ----------------------------------------------------------
+
+    @Test
+    void backToDeclared_forgetsTheRelease_andTheInstanceRunsTheDeclaredCommandAndEnvironmentAgain() throws Exception {
+        ServiceManager m = start(pool().command(PY, worker.toString(), "v1").build());
+        int p1 = pid(m, 1);
+        Release v2 = new Release("2", PY, List.of(worker.toString(), "v2"), true, Map.of("FLAG", "two"));
+        CommandResult moved = apply(m, 0, v2, false);
+        assertThat(moved.status()).as(moved.message()).isEqualTo(CommandResult.Status.SUCCEEDED);
+        int n0 = moved.released().newPid();
+        await().atMost(Duration.ofSeconds(10)).until(() -> v2.equals(release(m, 0)));
+
+        CommandResult back = m.execute(ServiceCommand.ApplyRelease.toDeclared(name, 0, false, "ro-8"))
+                .get(60, TimeUnit.SECONDS);
+
+        assertThat(back.status()).as(back.message()).isEqualTo(CommandResult.Status.SUCCEEDED);
+        assertThat(back.message()).contains("moved to its declared spec (version '1') from '2'");
+        assertThat(back.released().oldPid()).isEqualTo(n0);
+        assertThat(back.released().oldVersion()).isEqualTo("2");
+        assertThat(back.released().newVersion()).isEqualTo("1");
+        int d0 = back.released().newPid();
+        assertThat(d0).isPositive().isNotEqualTo(n0);
+        assertThat(environ(d0)).containsEntry("FLEETKEEPER_VERSION", "1").containsEntry("FLAG", "one")
+                .containsEntry("DECLARED", "yes");
+        assertThat(cmdline(d0)).containsExactly(PY, worker.toString(), "v1");
+        assertThat(ReleaseBook.open(releaseDir).get(name, 0)).as("the record is gone, durably").isNull();
+        await().atMost(Duration.ofSeconds(10)).until(() -> versions(m).equals(List.of("1", "1"))
+                && release(m, 0) == null);
+        assertThat(pid(m, 1)).as("instance 1 untouched").isEqualTo(p1);
+        assertThat(replay.events(name, ServiceEvent.Kind.RELEASE_APPLIED)).hasSize(2).last().satisfies(e ->
+                assertThat(e.attributes()).containsEntry("rollout_id", "ro-8").containsEntry("to_declared", "true")
+                        .containsEntry("old_version", "2").containsEntry("new_version", "1"));
+
+        // A crash restart keeps it on the declared spec.
+        kill(d0);
+        await().atMost(Duration.ofSeconds(20)).until(() -> pid(m, 0) > 0 && pid(m, 0) != d0
+                && state(m, 0) == ManagerState.RUNNING);
+        assertThat(cmdline(pid(m, 0))).containsExactly(PY, worker.toString(), "v1");
+    }
+
+    @Test
+    void backToDeclared_withSwitchCurrent_pointsCurrentAtTheDeclaredVersionsDirectoryAgain() throws Exception {
+        Path root = deployRoot("1", "2");
+        ServiceManager m = start(pool().command(PY, "worker.py", "v1").workingDir(root.resolve("current"))
+                .releases(root).build());
+        CommandResult moved = apply(m, 0, new Release("2", "", List.of("worker.py", "v2"), true, Map.of()), true);
+        assertThat(moved.status()).as(moved.message()).isEqualTo(CommandResult.Status.SUCCEEDED);
+        assertThat(Files.readSymbolicLink(root.resolve("current"))).isEqualTo(Path.of("releases/2"));
+
+        CommandResult back = m.execute(ServiceCommand.ApplyRelease.toDeclared(name, 0, true, "ro-8"))
+                .get(60, TimeUnit.SECONDS);
+
+        assertThat(back.status()).as(back.message()).isEqualTo(CommandResult.Status.SUCCEEDED);
+        assertThat(back.message()).contains("current -> releases/1");
+        assertThat(Files.readSymbolicLink(root.resolve("current"))).isEqualTo(Path.of("releases/1"));
+        int d0 = back.released().newPid();
+        assertThat(cwd(d0)).as("the declared workingDir, through current").isEqualTo(
+                root.resolve("releases/1").toRealPath());
+        assertThat(cmdline(d0)).containsExactly(PY, "worker.py", "v1");
+        assertThat(ReleaseBook.open(releaseDir).get(name, 0)).isNull();
+    }
+
+    @Test
+    void backToDeclared_withSwitchCurrent_isRejected_whenTheDeclaredSpecNamesNoReleaseDirectory() throws Exception {
+        Path root = deployRoot("2");
+        ServiceManager m = start(pool().version("").command(PY, "worker.py", "v1").workingDir(root.resolve("current"))
+                .releases(root).build());
+        int p0 = pid(m, 0);
+
+        CommandResult r = m.execute(ServiceCommand.ApplyRelease.toDeclared(name, 0, true, "ro-8"))
+                .get(60, TimeUnit.SECONDS);
+
+        assertThat(r.status()).isEqualTo(CommandResult.Status.REJECTED);
+        assertThat(r.message()).contains("cannot point 'current' back for " + name + "#0")
+                .contains("declares no version").contains("'version:' in agent.yaml");
+        assertThat(Files.readSymbolicLink(root.resolve("current"))).isEqualTo(Path.of("releases/2"));
+        assertThat(pid(m, 0)).isEqualTo(p0);
+        assertThat(replay.events(name, ServiceEvent.Kind.RELEASE_APPLIED)).isEmpty();
+    }
+
     // ---- a bad release ----------------------------------------------------------------------
 
     @Test
@@ -280,6 +361,11 @@ class ApplyReleaseBuiltinTest {
     private static ManagerState state(ServiceManager m, int instance) {
         InstanceView v = view(m, instance);
         return v == null ? ManagerState.UNKNOWN : v.status().state();
+    }
+
+    private static Release release(ServiceManager m, int instance) {
+        InstanceView v = view(m, instance);
+        return v == null ? null : v.release();
     }
 
     private static List<String> versions(ServiceManager m) {

@@ -49,11 +49,11 @@ class StartupBaselinesTest {
 
     private static InstanceView running(int i, String version) {
         return new InstanceView(new InstanceStatus(i, "web#" + i, ManagerState.RUNNING, 100 + i, 1, 0, "", 0, ""),
-                null, List.of(), List.of(), true, null, version);
+                null, List.of(), List.of(), true, null, version, null);
     }
 
     private static ServiceState state(String declared, InstanceView... views) {
-        return new ServiceState("web", "builtin", declared, views.length, List.of(views), List.of(), null, List.of());
+        return new ServiceState("web", "builtin", declared, views.length, 0, List.of(views), List.of(), null, List.of());
     }
 
     private static List<Finding> regressions(ServiceState s) {

@@ -107,6 +107,13 @@ public final class RolloutCommand implements Callable<Integer> {
                 description = "Instances per batch after the canary: a number or a percentage (default: 1).")
         String batch;
 
+        @Option(names = "--min-available", paramLabel = "N|P%",
+                description = "Instances kept available on each host while its instances are updated or rolled"
+                        + " back: a number, or a percentage of the host's instances rounded up (default: the floor the"
+                        + " service declares on the host, memory.minAvailable or instances - memory.maxRecycling;"
+                        + " else all but one).")
+        String minAvailable;
+
         @Option(names = "--min-healthy", paramLabel = "DURATION", converter = Converters.PositiveDuration.class,
                 description = "How long an instance must stay healthy to count as done (default: 10s).")
         Duration minHealthy;
@@ -126,8 +133,8 @@ public final class RolloutCommand implements Callable<Integer> {
         @Option(names = "--auto-promote", description = "Go on after a healthy canary without 'promote'.")
         boolean autoPromote;
 
-        @Option(names = "--auto-rollback", description = "On failure, move every changed instance back to its"
-                + " previous release.")
+        @Option(names = "--auto-rollback", description = "On failure, move every changed instance back to what it"
+                + " ran before: its previous release in full, or its declared spec.")
         boolean autoRollback;
 
         @Option(names = "--pause-on-disconnect", description = "When a host with an instance in flight stays"
@@ -159,6 +166,10 @@ public final class RolloutCommand implements Callable<Integer> {
             if (!batch.trim().matches("[0-9]+%?")) {
                 throw usage("--batch: '" + batch + "' (expected: a number of instances such as 2, or a percentage such as 25%)");
             }
+            if (minAvailable != null && !minAvailable.trim().matches("[0-9]{1,9}|([0-9]{1,2}|100)%")) {
+                throw usage("--min-available: '" + minAvailable + "' (expected: a number of instances such as 2, or a"
+                        + " percentage of each host's instances from 0% to 100% such as 50%)");
+            }
             if (maxFailures < 0) {
                 throw usage("--max-failures: " + maxFailures + " (expected: >= 0)");
             }
@@ -180,6 +191,9 @@ public final class RolloutCommand implements Callable<Integer> {
             RolloutPlan.Builder plan = RolloutPlan.newBuilder().setCanary(canary).setBatch(batch.trim())
                     .setMaxFailures(maxFailures).setAutoPromote(autoPromote).setAutoRollback(autoRollback)
                     .setPauseOnDisconnect(pauseOnDisconnect).setMemoryTolerance(memoryTolerance).setProbe(probe.strip());
+            if (minAvailable != null) {
+                plan.setMinAvailable(minAvailable.trim());
+            }
             if (minHealthy != null) {
                 plan.setMinHealthyMs(minHealthy.toMillis());
             }
@@ -195,7 +209,8 @@ public final class RolloutCommand implements Callable<Integer> {
                 out.println("rollout " + started.getRolloutId() + ": " + started.getService() + " -> "
                         + started.getRelease().getVersion() + ", " + started.getStepsCount() + " instance(s) on "
                         + hosts(started) + " host(s), canary " + started.getPlan().getCanary() + ", batch "
-                        + started.getPlan().getBatch());
+                        + started.getPlan().getBatch() + (started.getPlan().getMinAvailable().isEmpty() ? ""
+                                : ", min available " + started.getPlan().getMinAvailable()));
                 out.println("Ctrl-C detaches; the rollout goes on on the controller: fleetkeeper rollout status "
                         + started.getRolloutId());
                 out.flush();
@@ -299,7 +314,8 @@ public final class RolloutCommand implements Callable<Integer> {
 
     /** {@code rollout rollback ID}. */
     @Command(name = "rollback", mixinStandardHelpOptions = true,
-            description = "Move every instance the rollout changed back to its previous release.")
+            description = "Move every instance the rollout changed back to what it ran before: its previous release"
+                    + " in full (command, arguments, environment), or its declared spec.")
     static final class Rollback extends Verb {
         @Override
         RolloutVerb verb() {
@@ -396,7 +412,8 @@ public final class RolloutCommand implements Callable<Integer> {
     static void printStatus(Rollout r, PrintWriter out) {
         out.println(headline(r));
         RolloutPlan p = r.getPlan();
-        out.println("  plan: canary " + p.getCanary() + ", batch " + p.getBatch() + ", min healthy "
+        out.println("  plan: canary " + p.getCanary() + ", batch " + p.getBatch() + ", min available "
+                + (p.getMinAvailable().isEmpty() ? "as declared per host" : p.getMinAvailable()) + ", min healthy "
                 + seconds(p.getMinHealthyMs()) + ", healthy deadline " + seconds(p.getHealthyDeadlineMs())
                 + ", progress deadline " + seconds(p.getProgressDeadlineMs()) + ", max failures " + p.getMaxFailures()
                 + (p.getAutoPromote() ? ", auto-promote" : "") + (p.getAutoRollback() ? ", auto-rollback" : "")

@@ -68,6 +68,28 @@ class RolloutCommandTest {
     }
 
     @Test
+    void start_withMinAvailable_sendsIt_andShowsItInTheFirstLine() {
+        CliRun.Result result = CliRun.run(controller.address(), "rollout", "start", "api", "--version", "v43",
+                "--min-available", "50%");
+
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(controller.lastStartRollout().getPlan().getMinAvailable()).isEqualTo("50%");
+        assertThat(result.lines().get(0)).isEqualTo("rollout " + FakeController.ROLLOUT_ID
+                + ": api -> v43, 3 instance(s) on 2 host(s), canary 1, batch 1, min available 50%");
+    }
+
+    @Test
+    void start_withABadMinAvailable_isAUsageError_andSendsNothing() {
+        for (String bad : new String[] {"-1", "150%", "half", "2.5"}) {
+            CliRun.Result r = CliRun.run(controller.address(), "rollout", "start", "api", "--version", "v43",
+                    "--min-available", bad);
+            assertThat(r.exitCode()).as(bad).isEqualTo(2);
+            assertThat(r.err()).contains("--min-available: '" + bad + "' (expected: a number of instances such as 2");
+        }
+        assertThat(controller.lastStartRollout()).isNull();
+    }
+
+    @Test
     void start_withoutVersion_orWithABadBatch_isAUsageError_andSendsNothing() {
         CliRun.Result noVersion = CliRun.run(controller.address(), "rollout", "start", "api");
         assertThat(noVersion.exitCode()).isEqualTo(2);
@@ -96,8 +118,8 @@ class RolloutCommandTest {
         assertThat(result.exitCode()).isEqualTo(1);
         assertThat(result.lines()).containsExactly(
                 FakeController.ROLLOUT_ID + "  api -> v43  FAILED  the canary failed its gates: memory",
-                "  plan: canary 0, batch , min healthy 10s, healthy deadline default, progress deadline default,"
-                        + " max failures 0",
+                "  plan: canary 0, batch , min available as declared per host, min healthy 10s, healthy deadline"
+                        + " default, progress deadline default, max failures 0",
                 "  web-1  api#0  canary  failed  pid 2201 -> 2290  gates failing: memory: baseline 182 MiB vs 120 MiB"
                         + " for v42 (+52%, tolerance 20%)  memory baseline regressed",
                 "  web-1  api#1  batch 1  skipped");
@@ -111,6 +133,8 @@ class RolloutCommandTest {
         assertThat(r.get("rollout_id").asText()).isEqualTo(FakeController.ROLLOUT_ID);
         assertThat(r.get("state").asText()).isEqualTo("ROLLOUT_STATE_FAILED");
         assertThat(r.get("steps").get(0).get("gates").get(2).get("gate").asText()).isEqualTo("memory");
+        assertThat(r.get("plan").get("min_available").asText()).as("present, \"\": each host's declared floor")
+                .isEmpty();
     }
 
     @Test

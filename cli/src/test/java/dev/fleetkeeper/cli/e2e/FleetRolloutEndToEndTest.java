@@ -10,9 +10,14 @@ import dev.fleetkeeper.cli.CliRun;
 import dev.fleetkeeper.proto.v1.InstanceView;
 import dev.fleetkeeper.proto.v1.Rollout;
 import dev.fleetkeeper.proto.v1.RolloutState;
+import dev.fleetkeeper.proto.v1.RolloutStep;
 import dev.fleetkeeper.proto.v1.RolloutStepState;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -25,9 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code fleetkeeper rollout} through the real CLI, a real controller and three real agents in
  * this JVM, each running its own pool of two real Python workers under the built-in driver on
  * ports of their own: a clean rollout gated on an HTTP probe moves every instance to the new
- * version exactly once; a canary that crashes at start-up, or that starts but fails its probe,
- * is rolled back and no other instance is touched; a paused rollout starts nothing new until it
- * is resumed.
+ * version exactly once; a canary that crashes at start-up is reverted by its agent and no other
+ * instance is touched; a canary that starts but fails its probe is rolled back to its declared
+ * spec, environment included, and no other instance is touched; a paused rollout starts nothing
+ * new until it is resumed.
  */
 @Timeout(240)
 class FleetRolloutEndToEndTest {
@@ -97,6 +103,18 @@ class FleetRolloutEndToEndTest {
         return FleetQueries.rolloutId(out);
     }
 
+    /** The environment of a worker process, from /proc. */
+    private static Map<String, String> environ(int pid) throws IOException {
+        Map<String, String> out = new HashMap<>();
+        for (String kv : Files.readString(Path.of("/proc/" + pid + "/environ"), StandardCharsets.UTF_8).split("\0")) {
+            int eq = kv.indexOf('=');
+            if (eq > 0) {
+                out.put(kv.substring(0, eq), kv.substring(eq + 1));
+            }
+        }
+        return out;
+    }
+
     private static int pid(Map<String, Map<Integer, InstanceView>> all, String host, int i) {
         return all.get(host).get(i).getManagerPid();
     }
@@ -149,6 +167,7 @@ class FleetRolloutEndToEndTest {
         Rollout end = status(rolloutId(r.out()));
         assertThat(end.getState()).isEqualTo(RolloutState.ROLLOUT_STATE_ROLLED_BACK);
         assertThat(end.getSteps(0).getCanary()).isTrue();
+        assertThat(end.getSteps(0).getPreviousDeclared()).isTrue();
         assertThat(end.getStepsList().subList(1, end.getStepsCount())).allSatisfy(s -> {
             assertThat(s.getActionId()).as("never sent").isEmpty();
             assertThat(s.getState()).isIn(RolloutStepState.ROLLOUT_STEP_STATE_PENDING,
@@ -161,6 +180,8 @@ class FleetRolloutEndToEndTest {
             Map<String, Map<Integer, InstanceView>> after = instances();
             assertThat(after.getOrDefault(canaryHost, Map.of())).as("the canary runs again").containsKey(canaryIndex);
             assertThat(after.get(canaryHost).get(canaryIndex).getVersion()).as("the canary is back on 1").isEqualTo("1");
+            assertThat(after.get(canaryHost).get(canaryIndex).hasRelease())
+                    .as("back on its declared spec: no release left, not a release labelled 1").isFalse();
             for (String host : HOSTS) {
                 for (int i = 0; i < POOL; i++) {
                     if (host.equals(canaryHost) && i == canaryIndex) {
@@ -174,7 +195,8 @@ class FleetRolloutEndToEndTest {
     }
 
     @Test
-    void canaryThatStartsButFailsItsProbe_isRolledBack_andNoOtherInstanceIsTouched() throws Exception {
+    void canaryThatStartsButFailsItsProbe_isRolledBackToItsDeclaredSpec_andNoOtherInstanceIsTouched()
+            throws Exception {
         startFleet();
         Map<String, Map<Integer, InstanceView>> before = instances();
 
@@ -189,13 +211,21 @@ class FleetRolloutEndToEndTest {
         assertThat(end.getMessage()).contains("not healthy within 8 s: probe: http:/healthz: HTTP 503");
         assertThat(end.getStepsList().subList(1, end.getStepsCount()))
                 .allSatisfy(s -> assertThat(s.getActionId()).as("never sent").isEmpty());
+        RolloutStep canary = end.getSteps(0);
+        assertThat(canary.getState()).isEqualTo(RolloutStepState.ROLLOUT_STEP_STATE_ROLLED_BACK);
+        assertThat(canary.getPreviousDeclared()).isTrue();
+        assertThat(canary.getMessage()).isEqualTo("back on 1 (declared spec)");
 
-        String canaryHost = end.getSteps(0).getHostId();
-        int canaryIndex = end.getSteps(0).getInstance();
+        String canaryHost = canary.getHostId();
+        int canaryIndex = canary.getInstance();
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
             Map<String, Map<Integer, InstanceView>> after = instances();
-            assertThat(after.getOrDefault(canaryHost, Map.of())).containsKey(canaryIndex);
-            assertThat(after.get(canaryHost).get(canaryIndex).getVersion()).as("the canary is back on 1").isEqualTo("1");
+            InstanceView now = after.getOrDefault(canaryHost, Map.of()).get(canaryIndex);
+            assertThat(now).as("the canary runs again").isNotNull();
+            assertThat(now.getVersion()).as("the canary is back on 1").isEqualTo("1");
+            assertThat(now.hasRelease()).as("no release left, not a release labelled 1").isFalse();
+            assertThat(environ(now.getManagerPid())).doesNotContainKey("WORKER_UNHEALTHY")
+                    .containsEntry("FLEETKEEPER_VERSION", "1");
             for (String host : HOSTS) {
                 for (int i = 0; i < POOL; i++) {
                     if (!(host.equals(canaryHost) && i == canaryIndex)) {

@@ -88,13 +88,16 @@ public sealed interface AgentAction {
     }
 
     /**
-     * Move one instance to a release, as a step of a rollout or of its rollback. The agent
-     * applies an action id at most once.
+     * Move one instance to a release, or back to its declared spec, as a step of a rollout or of
+     * its rollback. The agent applies an action id at most once.
      *
-     * @param release   the release (a rollback sends the previous one)
-     * @param rolloutId the rollout, for the agent's event
+     * @param release    the release (a rollback sends the previous one); with {@code toDeclared}, the
+     *                   declared version label and whether to switch {@code current} back to it
+     * @param toDeclared back to the instance's declared spec: the agent forgets its release
+     * @param rolloutId  the rollout, for the agent's event
      */
-    record ApplyRelease(String service, int instance, Release release, String rolloutId) implements AgentAction {
+    record ApplyRelease(String service, int instance, Release release, boolean toDeclared, String rolloutId)
+            implements AgentAction {
         public ApplyRelease {
             requireService(service);
             Objects.requireNonNull(release, "release");
@@ -106,8 +109,9 @@ public sealed interface AgentAction {
 
         @Override
         public String describe() {
-            return "apply release " + release.version() + " to " + service + "#" + instance + " (rollout " + rolloutId
-                    + ")";
+            return (toDeclared ? "move " + service + "#" + instance + " back to its declared spec"
+                    : "apply release " + release.version() + " to " + service + "#" + instance) + " (rollout "
+                    + rolloutId + ")";
         }
 
         @Override

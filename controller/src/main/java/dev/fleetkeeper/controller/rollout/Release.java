@@ -3,6 +3,7 @@ package dev.fleetkeeper.controller.rollout;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.regex.Pattern;
 
 /**
  * One release of a service, as a rollout applies it on top of each host's declaration: empty
@@ -19,6 +20,9 @@ import java.util.Objects;
 public record Release(String version, String command, List<String> args, boolean argsSet, Map<String, String> env,
                       boolean switchCurrent, String probe) {
 
+    /** The agent's rule for a version that can name a directory under {@code releases/}: no '/', not '.' or '..'. */
+    private static final Pattern DIRECTORY_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._+-]{0,127}");
+
     public Release {
         Objects.requireNonNull(version, "version");
         Objects.requireNonNull(command, "command");
@@ -27,7 +31,7 @@ public record Release(String version, String command, List<String> args, boolean
         env = Map.copyOf(env);
     }
 
-    /** Only a version label: what an instance is known to run before a rollout changes it. */
+    /** Only a version label, over the declared command, arguments and environment. */
     public static Release ofVersion(String version) {
         return new Release(version, "", List.of(), false, Map.of(), false, "");
     }
@@ -35,5 +39,15 @@ public record Release(String version, String command, List<String> args, boolean
     /** This release with {@code newProbe} as its instances' probe. */
     public Release withProbe(String newProbe) {
         return new Release(version, command, args, argsSet, env, switchCurrent, newProbe);
+    }
+
+    /** Whether {@link #version} can name a release directory ({@code releases/<version>}) on an agent. */
+    public boolean versionNamesDirectory() {
+        return DIRECTORY_NAME.matcher(version).matches();
+    }
+
+    /** The same release, asking the agent to switch {@code current} or not. */
+    public Release withSwitchCurrent(boolean value) {
+        return new Release(version, command, args, argsSet, env, value, probe);
     }
 }

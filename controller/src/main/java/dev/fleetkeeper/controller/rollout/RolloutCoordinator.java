@@ -270,7 +270,8 @@ public final class RolloutCoordinator implements AutoCloseable {
         CompletableFuture<ActionReply> reply;
         try {
             reply = engine.sendAction(s.step().hostId(), id, new AgentAction.ApplyRelease(r.service(),
-                    s.step().instance(), s.release(), r.rolloutId()), Duration.ofMillis(r.plan().healthyDeadlineMillis()));
+                    s.step().instance(), s.release(), s.toDeclared(), r.rolloutId()),
+                    Duration.ofMillis(r.plan().healthyDeadlineMillis()));
         } catch (RuntimeException e) {
             log.warn("Could not send {} of rollout {} ({}): {}", id, r.rolloutId(), s.step().describe(r.service()),
                     e.toString());
@@ -369,6 +370,7 @@ public final class RolloutCoordinator implements AutoCloseable {
                         // An agent that never applied a release runs the declared version.
                         v.getVersion().isEmpty() ? status.getVersion() : v.getVersion(),
                         available(v), v.getExpectedPortsList(), v.getBoundPortsList(),
+                        v.hasRelease() ? RolloutMessages.fromProto(v.getRelease()) : null,
                         v.hasProbe() ? new RolloutHost.Probe(v.getProbe().getProbe(), v.getProbe().getOk(),
                                 v.getProbe().getDetail(), v.getProbe().getPid(), v.getProbe().getSinceUnixMs()) : null));
             }
@@ -382,7 +384,8 @@ public final class RolloutCoordinator implements AutoCloseable {
             }
         }
         return new RolloutHost(hostId, hostname, labels, online, lastSeenMillis,
-                status == null ? -1 : status.getInstancesDeclared(), instances, findings, baselines);
+                status == null ? -1 : status.getInstancesDeclared(), status == null ? "" : status.getVersion(),
+                status == null ? 0 : Math.max(0, status.getMinAvailable()), instances, findings, baselines);
     }
 
     /** RUNNING, consistent with /proc, with a pid, and holding every port it is declared to. */
@@ -451,7 +454,7 @@ public final class RolloutCoordinator implements AutoCloseable {
                     }
                     case ROLLED_BACK -> {
                         kind = "STEP_ROLLED_BACK";
-                        what = " rolled back to " + s.previous().version();
+                        what = " rolled back to " + s.previous().describe();
                         severity = Severity.SEVERITY_INFO;
                     }
                     default -> {

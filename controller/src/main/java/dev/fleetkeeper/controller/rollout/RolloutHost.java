@@ -8,23 +8,27 @@ import java.util.Objects;
  * What the controller knows now about one host and the rolled-out service on it, for the pure
  * rollout decisions. Immutable.
  *
- * @param hostId         the host's id
- * @param hostname       its name
- * @param labels         its labels
- * @param online         whether its agent is connected
- * @param lastSeenMillis when the controller last heard from it
- * @param declared       instances of the service it declares; -1 when it does not report the service
- * @param instances      the instances as its latest report shows them
- * @param findings       the service's findings in that report
- * @param baselines      settled startup memory by version label, in bytes
+ * @param hostId          the host's id
+ * @param hostname        its name
+ * @param labels          its labels
+ * @param online          whether its agent is connected
+ * @param lastSeenMillis  when the controller last heard from it
+ * @param declared        instances of the service it declares; -1 when it does not report the service
+ * @param declaredVersion the version label of the service's declared spec ("" if unset)
+ * @param minAvailable    the capacity floor the service declares on the host, in instances; 0 when it
+ *                        declares none (or its agent does not report one)
+ * @param instances       the instances as its latest report shows them
+ * @param findings        the service's findings in that report
+ * @param baselines       settled startup memory by version label, in bytes
  */
 public record RolloutHost(String hostId, String hostname, Map<String, String> labels, boolean online,
-                          long lastSeenMillis, int declared, List<Instance> instances, List<Finding> findings,
-                          Map<String, Long> baselines) {
+                          long lastSeenMillis, int declared, String declaredVersion, int minAvailable,
+                          List<Instance> instances, List<Finding> findings, Map<String, Long> baselines) {
 
     public RolloutHost {
         Objects.requireNonNull(hostId, "hostId");
         Objects.requireNonNull(hostname, "hostname");
+        Objects.requireNonNull(declaredVersion, "declaredVersion");
         labels = Map.copyOf(labels);
         instances = List.copyOf(instances);
         findings = List.copyOf(findings);
@@ -42,10 +46,12 @@ public record RolloutHost(String hostId, String hostname, Map<String, String> la
      * @param available     RUNNING, consistent with /proc, and holding every expected port
      * @param expectedPorts the ports it is declared to listen on
      * @param boundPorts    those of them its process or a descendant holds
+     * @param release       the release applied to it, in full, as its agent reports it; null when it runs
+     *                      the declared spec, or its agent does not report releases
      * @param probe         the newest result of its health probe for the process it runs, null if none
      */
     public record Instance(int index, boolean running, String state, int pid, String version, boolean available,
-                           List<Integer> expectedPorts, List<Integer> boundPorts, Probe probe) {
+                           List<Integer> expectedPorts, List<Integer> boundPorts, Release release, Probe probe) {
         public Instance {
             Objects.requireNonNull(state, "state");
             Objects.requireNonNull(version, "version");
@@ -56,7 +62,7 @@ public record RolloutHost(String hostId, String hostname, Map<String, String> la
         /** An instance without a probe result. */
         public Instance(int index, boolean running, String state, int pid, String version, boolean available,
                         List<Integer> expectedPorts, List<Integer> boundPorts) {
-            this(index, running, state, pid, version, available, expectedPorts, boundPorts, null);
+            this(index, running, state, pid, version, available, expectedPorts, boundPorts, null, null);
         }
     }
 
@@ -90,6 +96,24 @@ public record RolloutHost(String hostId, String hostname, Map<String, String> la
             Objects.requireNonNull(version, "version");
             Objects.requireNonNull(summary, "summary");
         }
+    }
+
+    /**
+     * What instance {@code index} runs now, as what a rollback would restore: the release its
+     * agent reports, else the declared spec. An instance on another version than the declared one
+     * without a reported release has an agent that does not report releases: only its label is
+     * known.
+     */
+    public PreviousRelease running(int index) {
+        Instance seen = instance(index);
+        if (seen == null) {
+            return PreviousRelease.declared(declaredVersion);
+        }
+        if (seen.release() != null) {
+            return PreviousRelease.of(seen.release());
+        }
+        return seen.version().equals(declaredVersion) ? PreviousRelease.declared(declaredVersion)
+                : PreviousRelease.of(Release.ofVersion(seen.version()));
     }
 
     /** Whether the host reports the service. */

@@ -40,7 +40,8 @@ public final class RolloutMessages {
                     .setBatch(s.batch())
                     .setState(dev.fleetkeeper.proto.v1.RolloutStepState.valueOf("ROLLOUT_STEP_STATE_"
                             + s.state().name()))
-                    .setPrevious(toProto(s.previous()))
+                    .setPrevious(toProto(s.previous().release()))
+                    .setPreviousDeclared(s.previous().declared())
                     .setActionId(s.actionId())
                     .setRollbackActionId(s.rollbackActionId())
                     .setOldPid(s.oldPid())
@@ -72,7 +73,7 @@ public final class RolloutMessages {
                 gates.add(new GateResult(g.getGate(), g.getOk(), g.getDetail()));
             }
             steps.add(new RolloutStep(s.getHostId(), s.getHostname(), s.getInstance(), s.getCanary(), s.getBatch(),
-                    stepState(s.getState(), rolloutId), fromProto(s.getPrevious()), s.getActionId(),
+                    stepState(s.getState(), rolloutId), previous(s), s.getActionId(),
                     s.getRollbackActionId(), s.getOldPid(), s.getNewPid(), s.getSentAtUnixMs(), s.getFinishedAtUnixMs(),
                     s.getHealthySinceUnixMs(), gates, s.getMessage(), s.getApplied()));
         }
@@ -98,6 +99,7 @@ public final class RolloutMessages {
                 .setPauseOnDisconnect(p.pauseOnDisconnect())
                 .setProbe(p.probe())
                 .setMemoryTolerance(p.memoryTolerance())
+                .setMinAvailable(p.minAvailable())
                 .build();
     }
 
@@ -105,7 +107,7 @@ public final class RolloutMessages {
     public static RolloutPlan fromProto(dev.fleetkeeper.proto.v1.RolloutPlan p) {
         return new RolloutPlan(p.getCanary(), p.getBatch(), p.getMinHealthyMs(), p.getHealthyDeadlineMs(),
                 p.getProgressDeadlineMs(), p.getMaxFailures(), p.getAutoPromote(), p.getAutoRollback(),
-                p.getPauseOnDisconnect(), p.getProbe(), p.getMemoryTolerance());
+                p.getPauseOnDisconnect(), p.getProbe(), p.getMemoryTolerance(), p.getMinAvailable());
     }
 
     /** The release as a proto message. */
@@ -125,6 +127,19 @@ public final class RolloutMessages {
     public static Release fromProto(dev.fleetkeeper.proto.v1.Release r) {
         return new Release(r.getVersion(), r.getCommand(), r.getArgsList(), r.getArgsSet(), r.getEnvMap(),
                 r.getSwitchCurrent(), r.getProbe());
+    }
+
+    /**
+     * What a stored step's instance ran before. A step stored before {@code previous_declared}
+     * existed holds only a version: a release of that label over the declared spec, as its
+     * rollback sent then; "" can only have been the unlabelled declared spec.
+     */
+    private static PreviousRelease previous(dev.fleetkeeper.proto.v1.RolloutStep s) {
+        Release r = fromProto(s.getPrevious());
+        if (s.getPreviousDeclared() || r.equals(Release.ofVersion(""))) {
+            return PreviousRelease.declared(r.version());
+        }
+        return PreviousRelease.of(r);
     }
 
     private static RolloutState state(dev.fleetkeeper.proto.v1.RolloutState s, String id) {

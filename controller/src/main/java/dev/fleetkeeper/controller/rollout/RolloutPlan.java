@@ -1,5 +1,6 @@
 package dev.fleetkeeper.controller.rollout;
 
+import dev.fleetkeeper.controller.recycle.MinAvailable;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Objects;
@@ -24,10 +25,14 @@ import java.util.Objects;
  *                              declared port answers 2xx or 3xx); "" for the service's declared probe, if any
  * @param memoryTolerance       accepted growth of the settled memory over the previous version's, as
  *                              a fraction; 0 for the service's own tolerance (the agent's finding)
+ * @param minAvailable          the floor of available instances kept on every host while its instances
+ *                              are updated or rolled back: "N", or "P%" of the host's declared instances
+ *                              rounded up; "" [default] for each host's declared floor where it declares
+ *                              one, else all but one ({@link #floorOn})
  */
 public record RolloutPlan(int canary, String batch, long minHealthyMillis, long healthyDeadlineMillis,
                           long progressDeadlineMillis, int maxFailures, boolean autoPromote, boolean autoRollback,
-                          boolean pauseOnDisconnect, String probe, double memoryTolerance) {
+                          boolean pauseOnDisconnect, String probe, double memoryTolerance, String minAvailable) {
 
     /** Canary instances when not asked. */
     public static final int DEFAULT_CANARY = 1;
@@ -40,9 +45,13 @@ public record RolloutPlan(int canary, String batch, long minHealthyMillis, long 
     /** Progress deadline when not asked. */
     public static final Duration DEFAULT_PROGRESS_DEADLINE = Duration.ofMinutes(10);
 
+    /** The floor on a host that declares none and when the plan asks for none: all but one instance. */
+    private static final MinAvailable DEFAULT_FLOOR = MinAvailable.parse("");
+
     public RolloutPlan {
         Objects.requireNonNull(batch, "batch");
         Objects.requireNonNull(probe, "probe");
+        Objects.requireNonNull(minAvailable, "minAvailable");
         if (canary < 0) {
             throw new IllegalArgumentException("canary: " + canary + " (expected: >= 1, or 0 for the default "
                     + DEFAULT_CANARY + ")");
@@ -70,6 +79,7 @@ public record RolloutPlan(int canary, String batch, long minHealthyMillis, long 
             throw new IllegalArgumentException("memory_tolerance: " + memoryTolerance
                     + " (expected: a fraction >= 0 such as 0.2, or 0 for the service's own tolerance)");
         }
+        minAvailable = parseMinAvailable(minAvailable).spec();
     }
 
     /** The probe normalized ("HTTP" is "http:/"), or the reason it is not one. */
@@ -92,7 +102,7 @@ public record RolloutPlan(int canary, String batch, long minHealthyMillis, long 
 
     /** Every value at its default. */
     public static RolloutPlan defaults() {
-        return new RolloutPlan(0, "", 0, 0, 0, 0, false, false, false, "", 0);
+        return new RolloutPlan(0, "", 0, 0, 0, 0, false, false, false, "", 0, "");
     }
 
     /**
@@ -112,6 +122,49 @@ public record RolloutPlan(int canary, String batch, long minHealthyMillis, long 
         int[] b = parseBatch(batch);
         int n = b[0] >= 0 ? b[0] : (int) (((long) instances * b[1] + 99) / 100);
         return Math.max(1, n);
+    }
+
+    /**
+     * The floor of available instances on a host that declares {@code declared} instances and
+     * reports {@code declaredFloor} (0: none): this plan's {@code min_available} if set, else the
+     * host's declared floor if above 0, else all but one instance.
+     */
+    public Floor floorOn(int declared, int declaredFloor) {
+        if (!minAvailable.isEmpty()) {
+            return new Floor(parseMinAvailable(minAvailable).floorFor(declared), "min_available " + minAvailable
+                    + " of the rollout");
+        }
+        if (declaredFloor > 0) {
+            return new Floor(declaredFloor, "declared on host");
+        }
+        return new Floor(DEFAULT_FLOOR.floorFor(declared), "default: all but one");
+    }
+
+    /**
+     * A host's floor of available instances, and where it comes from.
+     *
+     * @param instances the instances that must stay available
+     * @param source    "declared on host", "min_available 2 of the rollout" or "default: all but one"
+     */
+    public record Floor(int instances, String source) {
+        public Floor {
+            Objects.requireNonNull(source, "source");
+        }
+
+        /** "floor 2 (declared on host)", for messages. */
+        public String describe() {
+            return "floor " + instances + " (" + source + ")";
+        }
+    }
+
+    private static MinAvailable parseMinAvailable(String spec) {
+        try {
+            return MinAvailable.parse(spec);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("min_available: '" + spec + "' (expected: a number of instances "
+                    + "such as 2, or a percentage of each host's instances from 0% to 100% such as 50%; \"\" keeps "
+                    + "each host's declared floor, else all but one)", e);
+        }
     }
 
     /** {number, -1} or {-1, percent}. */

@@ -1,6 +1,5 @@
 package dev.fleetkeeper.controller.rollout;
 
-import dev.fleetkeeper.controller.recycle.MinAvailable;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -22,9 +21,11 @@ import java.util.TreeSet;
  * <li>The canaries go first; with every canary settled and at least one HEALTHY the rollout
  *     awaits promotion (or is ROLLING with auto-promote). Then one batch at a time: a batch
  *     starts when every earlier one has settled.</li>
- * <li>A step starts only if its host keeps its floor of available instances afterwards (the
- *     recycle default: all but one, so one instance per host at a time). An instance that
- *     already runs the release is not sent anything: it is verified as it is.</li>
+ * <li>A step starts only if its host keeps its floor of available instances afterwards
+ *     ({@link RolloutPlan#floorOn}): the plan's min_available if set, else the floor the service
+ *     declares on the host (its memory policy's), else all but one, so one instance per host at
+ *     a time. A plan whose floor leaves some host no instance to update is refused. An instance
+ *     that already runs the release is not sent anything: it is verified as it is.</li>
  * <li>A VERIFYING step is HEALTHY once every gate ({@link RolloutGates}) has passed for
  *     min_healthy without interruption; a crash or memory gate fails it at once; any other
  *     failing gate fails it at the healthy deadline (counted from its start).</li>
@@ -34,8 +35,10 @@ import java.util.TreeSet;
  * <li>More FAILED steps than max_failures, or no step becoming HEALTHY within the progress
  *     deadline: FAILED, then ROLLING_BACK with auto-rollback. A host with steps in progress
  *     offline longer than the healthy deadline: FAILED, or PAUSED with pause_on_disconnect.</li>
- * <li>ROLLING_BACK sends each changed instance's previous release (its own action id, kept),
- *     host floors respected; ROLLED_BACK when none is left.</li>
+ * <li>ROLLING_BACK sends each changed instance back to what it ran before (its own action id,
+ *     kept), host floors respected: its previous release in full, or {@code to_declared} when it
+ *     ran its declared spec; with {@code current} switched back when the rollout switched it
+ *     and the previous version can name a release directory. ROLLED_BACK when none is left.</li>
  * <li>PAUSED starts nothing; steps in flight finish their gates (a crash or memory gate still
  *     fails one), and a SENT step whose host is back is re-sent. Deadlines do not run while
  *     paused: resume restarts the progress deadline and the healthy deadline of every step in
@@ -44,14 +47,16 @@ import java.util.TreeSet;
  * Stateless; thread-safe.
  */
 final class RolloutPlanner {
-    /** The per-host floor: the recycle default (all but one instance available). */
-    private static final MinAvailable FLOOR = MinAvailable.parse("");
 
     private RolloutPlanner() {
     }
 
-    /** An action to send: {@code release} to {@code step}'s instance with {@code actionId}. */
-    record Send(RolloutStep step, String actionId, Release release) {
+    /**
+     * An action to send: {@code release} to {@code step}'s instance with {@code actionId}; with
+     * {@code toDeclared}, back to the instance's declared spec instead ({@code release} then
+     * carries only the declared version and the {@code current} switch).
+     */
+    record Send(RolloutStep step, String actionId, Release release, boolean toDeclared) {
     }
 
     /** The rollout after a decision (stored before acting) and the actions to send then. */
@@ -102,6 +107,18 @@ final class RolloutPlanner {
         chosen.sort(Comparator.comparing(RolloutHost::hostname).thenComparing(RolloutHost::hostId));
         int total = chosen.stream().mapToInt(RolloutHost::declared).sum();
         plan.checkFor(total);
+        for (RolloutHost h : chosen) {
+            RolloutPlan.Floor floor = plan.floorOn(h.declared(), h.minAvailable());
+            if (floor.instances() >= h.declared()) {
+                throw new IllegalArgumentException("min_available: " + h.hostname() + " must keep " + floor.instances()
+                        + " of its " + h.declared() + " instance(s) of '" + service + "' available (" + floor.source()
+                        + "), so none of them could ever be updated (expected: a floor below each host's instances; "
+                        + (floor.source().startsWith("declared")
+                                ? "lower memory.minAvailable in that host's agent.yaml, or start the rollout with "
+                                        + "--min-available N below " + h.declared() + ")"
+                                : "ask for less with --min-available)"));
+            }
+        }
         if (!plan.probe().isEmpty()) {
             for (RolloutHost h : chosen) {
                 for (RolloutHost.Instance i : h.instances()) {
@@ -119,15 +136,16 @@ final class RolloutPlanner {
         int k = 0;
         for (RolloutHost h : chosen) {
             for (int i = 0; i < h.declared(); i++, k++) {
-                RolloutHost.Instance seen = h.instance(i);
-                Release previous = Release.ofVersion(seen == null ? "" : seen.version());
+                PreviousRelease previous = h.running(i);
                 boolean canary = k < plan.canary();
                 int batch = canary ? 0 : (k - plan.canary()) / batchSize + 1;
                 steps.add(RolloutStep.pending(h.hostId(), h.hostname(), i, canary, batch, previous));
             }
         }
         String message = total + " instance(s) on " + chosen.size() + " host(s), " + plan.canary() + " canary, "
-                + "batches of " + batchSize + (skipped.isEmpty() ? "" : "; skipped offline: " + String.join(", ", skipped));
+                + "batches of " + batchSize
+                + (plan.minAvailable().isEmpty() ? "" : ", min_available " + plan.minAvailable() + " per host")
+                + (skipped.isEmpty() ? "" : "; skipped offline: " + String.join(", ", skipped));
         return new Rollout(rolloutId, service, selector, release, plan, reason, RolloutState.PENDING, null, message,
                 now, 0, now, 0, steps);
     }
@@ -177,7 +195,7 @@ final class RolloutPlanner {
                     steps.set(k, s.failed("no answer from " + s.hostname() + " within " + seconds(healthyDeadline),
                             now));
                 } else if (!awaiting.contains(s.actionId())) {
-                    sends.add(new Send(s, s.actionId(), r.release()));
+                    sends.add(new Send(s, s.actionId(), r.release(), false));
                 }
                 continue;
             }
@@ -264,14 +282,14 @@ final class RolloutPlanner {
                     busy.computeIfAbsent(s.hostId(), x -> new HashSet<>()).add(s.instance());
                     continue;
                 }
-                String held = floorHolds(h, s.instance(), busy.getOrDefault(s.hostId(), Set.of()));
+                String held = floorHolds(r.plan(), h, s.instance(), busy.getOrDefault(s.hostId(), Set.of()));
                 if (held != null) {
                     steps.set(k, s.withMessage("waiting: " + held));
                     continue;
                 }
                 RolloutStep sent = s.sent(actionId(r.rolloutId(), k, false, now), seen == null ? 0 : seen.pid(), now);
                 steps.set(k, sent);
-                sends.add(new Send(sent, sent.actionId(), r.release()));
+                sends.add(new Send(sent, sent.actionId(), r.release(), false));
                 busy.computeIfAbsent(s.hostId(), x -> new HashSet<>()).add(s.instance());
             }
         }
@@ -319,7 +337,7 @@ final class RolloutPlanner {
                 });
             } else if (s.state() == RolloutStepState.ROLLING_BACK && s.rollbackActionId().equals(actionId)) {
                 steps.set(k, a.kind() == Answer.Kind.FAILED
-                        ? s.failed("rollback to " + s.previous().version() + " failed: " + a.message(), now)
+                        ? s.failed("rollback to " + s.previous().describe() + " failed: " + a.message(), now)
                         : s.rolledBack(now));
             } else {
                 continue;
@@ -408,7 +426,7 @@ final class RolloutPlanner {
                     steps.set(k, s.failed(s.hostname() + " offline for more than " + seconds(healthyDeadline)
                             + "; not rolled back (still on " + r.release().version() + " or in between)", now));
                 } else if (online && !awaiting.contains(s.rollbackActionId())) {
-                    sends.add(new Send(s, s.rollbackActionId(), s.previous()));
+                    sends.add(back(r, s, s.rollbackActionId()));
                 }
                 continue;
             }
@@ -423,14 +441,14 @@ final class RolloutPlanner {
                 steps.set(k, s.withMessage("waiting for " + s.hostname() + " to roll it back"));
                 continue;
             }
-            String held = floorHolds(h, s.instance(), busy.getOrDefault(s.hostId(), Set.of()));
+            String held = floorHolds(r.plan(), h, s.instance(), busy.getOrDefault(s.hostId(), Set.of()));
             if (held != null) {
                 steps.set(k, s.withMessage("waiting to roll back: " + held));
                 continue;
             }
             RolloutStep back = s.rollingBack(actionId(r.rolloutId(), k, true, now), now);
             steps.set(k, back);
-            sends.add(new Send(back, back.rollbackActionId(), back.previous()));
+            sends.add(back(r, back, back.rollbackActionId()));
             busy.computeIfAbsent(s.hostId(), x -> new HashSet<>()).add(s.instance());
         }
         Rollout next = r.withSteps(steps, r.failures(), r.message());
@@ -446,6 +464,20 @@ final class RolloutPlanner {
         long stuck = steps.stream().filter(s -> s.changed() && s.state() != RolloutStepState.ROLLED_BACK).count();
         return new Decision(next.to(RolloutState.ROLLED_BACK, reason(r.message()) + "; rolled back " + back + " instance(s)"
                 + (stuck > 0 ? ", " + stuck + " could not be rolled back" : ""), now), sends);
+    }
+
+    /**
+     * The rollback of {@code s}: what its instance ran before, in full, or back to its declared
+     * spec. When the rollout switched {@code current}, the rollback switches it back to the
+     * previous version's {@code releases/<version>} (the declared version's, for the declared
+     * spec), so that {@code current} names what the instance runs again, as it did before; a
+     * version that cannot name a directory (an unlabelled declared spec) leaves {@code current}
+     * where the rollout put it. The agent refuses a directory that does not exist.
+     */
+    private static Send back(Rollout r, RolloutStep s, String actionId) {
+        PreviousRelease p = s.previous();
+        Release release = p.release().withSwitchCurrent(r.release().switchCurrent() && p.release().versionNamesDirectory());
+        return new Send(s, actionId, release, p.declared());
     }
 
     /** The reason a rollback began, without its progress. */
@@ -502,8 +534,8 @@ final class RolloutPlanner {
     }
 
     /** Why taking {@code instance} down now would break the host's floor, or null when it would not. */
-    private static String floorHolds(RolloutHost h, int instance, Set<Integer> busy) {
-        int floor = FLOOR.floorFor(h.declared());
+    private static String floorHolds(RolloutPlan plan, RolloutHost h, int instance, Set<Integer> busy) {
+        RolloutPlan.Floor floor = plan.floorOn(h.declared(), h.minAvailable());
         int available = 0;
         for (RolloutHost.Instance i : h.instances()) {
             if (i.index() < h.declared() && i.available() && !busy.contains(i.index())) {
@@ -512,9 +544,9 @@ final class RolloutPlanner {
         }
         RolloutHost.Instance self = h.instance(instance);
         boolean selfAvailable = self != null && self.available() && !busy.contains(instance);
-        if (available - (selfAvailable ? 1 : 0) < floor) {
-            return h.hostname() + " has " + available + " of " + h.declared() + " instance(s) available, floor "
-                    + floor;
+        if (available - (selfAvailable ? 1 : 0) < floor.instances()) {
+            return h.hostname() + " has " + available + " of " + h.declared() + " instance(s) available, "
+                    + floor.describe();
         }
         return null;
     }

@@ -13,7 +13,8 @@ import java.util.Objects;
  * @param canary             whether it is one of the canaries
  * @param batch              batch number after the canary (1, 2, ...); 0 for canaries
  * @param state              where it is
- * @param previous           the release it ran before: what a rollback sends back
+ * @param previous           what it ran before (its declared spec, or a release in full): what a
+ *                           rollback restores
  * @param actionId           the ApplyRelease action id ("" until sent, and when the instance already
  *                           ran the release); a resend reuses it
  * @param rollbackActionId   the rollback's action id ("" unless rolled back)
@@ -32,7 +33,7 @@ import java.util.Objects;
  *                           awaited) are rolled back
  */
 public record RolloutStep(String hostId, String hostname, int instance, boolean canary, int batch,
-                          RolloutStepState state, Release previous, String actionId, String rollbackActionId,
+                          RolloutStepState state, PreviousRelease previous, String actionId, String rollbackActionId,
                           int oldPid, int newPid, long sentAtMillis, long finishedAtMillis, long healthySinceMillis,
                           List<GateResult> gates, String message, boolean applied) {
 
@@ -52,7 +53,7 @@ public record RolloutStep(String hostId, String hostname, int instance, boolean 
 
     /** A step not yet started. */
     static RolloutStep pending(String hostId, String hostname, int instance, boolean canary, int batch,
-                               Release previous) {
+                               PreviousRelease previous) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, RolloutStepState.PENDING, previous, "", "",
                 0, 0, 0, 0, 0, List.of(), "", false);
     }
@@ -112,13 +113,13 @@ public record RolloutStep(String hostId, String hostname, int instance, boolean 
     RolloutStep rollingBack(String id, long now) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.ROLLING_BACK),
                 previous, actionId, id, oldPid, newPid, sentAtMillis, 0, 0, gates,
-                "sent back to " + previous.version() + " at " + now, applied);
+                "sent back to " + previous.describe() + " at " + now, applied);
     }
 
     RolloutStep rolledBack(long now) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.ROLLED_BACK),
                 previous, actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, 0, gates,
-                "back on " + previous.version(), applied);
+                "back on " + previous.describe(), applied);
     }
 
     /** The same step with its healthy deadline counting from {@code now} (a resume). */

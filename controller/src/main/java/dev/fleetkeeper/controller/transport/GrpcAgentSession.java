@@ -111,7 +111,8 @@ final class GrpcAgentSession implements AgentSession {
                     .setReason(r.reason()).setJobId(r.jobId()));
         } else if (action instanceof AgentAction.ApplyRelease a) {
             b.setApplyRelease(ApplyRelease.newBuilder().setService(a.service()).setInstance(a.instance())
-                    .setRelease(AdminProtoMapper.release(a.release())).setRolloutId(a.rolloutId()));
+                    .setRelease(AdminProtoMapper.release(a.release())).setToDeclared(a.toDeclared())
+                    .setRolloutId(a.rolloutId()));
         } else if (action instanceof AgentAction.TailLogs t) {
             b.setTailLogs(TailLogs.newBuilder().setService(t.service()).setInstance(t.instance()).setLines(t.lines()));
         } else {

@@ -181,10 +181,32 @@ class RolloutCoordinatorTest {
         assertThat(get(coordinator.list("other", 0))).isEmpty();
     }
 
+    @Test
+    void host_readsTheDeclaredFloor_andWhatEachInstanceRuns_fromTheServiceReport() {
+        dev.fleetkeeper.proto.v1.Release custom = dev.fleetkeeper.proto.v1.Release.newBuilder().setVersion("v1.5")
+                .setCommand("/opt/worker").addArgs("--fast").setArgsSet(true).putEnv("QUEUE", "fast").build();
+        ServiceStatus status = ServiceStatus.newBuilder().setName(SERVICE).setVersion("v1").setInstancesDeclared(3)
+                .setMinAvailable(1)
+                .addInstances(InstanceView.newBuilder().setIndex(0).setVersion("v1"))
+                .addInstances(InstanceView.newBuilder().setIndex(1).setVersion("v1.5").setRelease(custom))
+                .addInstances(InstanceView.newBuilder().setIndex(2).setVersion("v0")) // an agent without releases
+                .build();
+
+        RolloutHost h = RolloutCoordinator.host("host-1", "web-1", Map.of(), true, T0, status);
+
+        assertThat(h.minAvailable()).isEqualTo(1);
+        assertThat(h.declaredVersion()).isEqualTo("v1");
+        assertThat(h.running(0)).isEqualTo(PreviousRelease.declared("v1"));
+        assertThat(h.running(1)).isEqualTo(PreviousRelease.of(new Release("v1.5", "/opt/worker", List.of("--fast"),
+                true, Map.of("QUEUE", "fast"), false, "")));
+        assertThat(h.running(2)).isEqualTo(PreviousRelease.of(Release.ofVersion("v0")));
+        assertThat(RolloutCoordinator.host("host-1", "web-1", Map.of(), true, T0, null).minAvailable()).isZero();
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private static RolloutPlan plan(boolean autoPromote, boolean autoRollback) {
-        return new RolloutPlan(1, "1", 10_000, 60_000, 120_000, 0, autoPromote, autoRollback, false, "", 0);
+        return new RolloutPlan(1, "1", 10_000, 60_000, 120_000, 0, autoPromote, autoRollback, false, "", 0, "");
     }
 
     private static RolloutRequest request(RolloutPlan plan) {

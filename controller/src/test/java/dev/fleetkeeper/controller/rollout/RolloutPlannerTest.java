@@ -28,13 +28,19 @@ final class RolloutPlannerTest {
     private final Map<String, Long> lastSeen = new LinkedHashMap<>();
     private final Map<String, List<RolloutHost.Finding>> findings = new LinkedHashMap<>();
     private final Map<String, Map<String, Long>> baselines = new LinkedHashMap<>();
+    /** The floor each host's service declares (absent: none). */
+    private final Map<String, Integer> floors = new LinkedHashMap<>();
     /** Every release applied, "host#index=version", in order. */
     private final List<String> applied = new ArrayList<>();
+    /** Every action the fake agents received, in order. */
+    private final List<RolloutPlanner.Send> received = new ArrayList<>();
     private int nextPid = 1000;
     private long now = T0;
 
     private static final class Inst {
         int pid;
+        /** The release applied to it, as the agent reports it; null: the declared spec, "v1". */
+        Release release;
         String version = "v1";
         boolean running = true;
         boolean bindsPorts = true;
@@ -76,10 +82,11 @@ final class RolloutPlannerTest {
                         : new RolloutHost.Probe(x.probe, ok, ok ? "HTTP 200 from :" + (3000 + i) + "/healthz"
                                 : "HTTP 503 from :" + (3000 + i) + "/healthz", x.pid, now);
                 list.add(new RolloutHost.Instance(i, x.running, x.running ? "RUNNING" : "BACKOFF",
-                        x.running ? x.pid : 0, x.version, bound, expected, bound ? expected : List.of(), probe));
+                        x.running ? x.pid : 0, x.version, bound, expected, bound ? expected : List.of(), x.release,
+                        probe));
             }
             out.put(id, new RolloutHost(id, id, Map.of("role", "web"), online.get(id), lastSeen.get(id),
-                    e.getValue().length, list, findings.get(id), baselines.get(id)));
+                    e.getValue().length, "v1", floors.getOrDefault(id, 0), list, findings.get(id), baselines.get(id)));
         }
         return out;
     }
@@ -87,7 +94,7 @@ final class RolloutPlannerTest {
     private static RolloutPlan plan(int canary, String batch, int maxFailures, boolean autoPromote,
                                     boolean autoRollback, boolean pauseOnDisconnect, double tolerance) {
         return new RolloutPlan(canary, batch, MIN_HEALTHY, HEALTHY_DEADLINE, PROGRESS_DEADLINE, maxFailures,
-                autoPromote, autoRollback, pauseOnDisconnect, "", tolerance);
+                autoPromote, autoRollback, pauseOnDisconnect, "", tolerance, "");
     }
 
     private Rollout start(RolloutPlan plan) {
@@ -109,8 +116,11 @@ final class RolloutPlannerTest {
         Inst x = fleet.get(s.step().hostId())[s.step().instance()];
         int old = x.pid;
         x.pid = nextPid++;
-        x.version = s.release().version();
-        x.probe = s.release().probe();
+        // As the agent does: back to the declared spec forgets the release; a release is kept in full.
+        x.release = s.toDeclared() ? null : s.release().withSwitchCurrent(false);
+        x.version = s.toDeclared() ? "v1" : s.release().version();
+        x.probe = s.toDeclared() ? "" : s.release().probe();
+        received.add(s);
         applied.add(s.step().hostId() + "#" + s.step().instance() + "=" + s.release().version());
         return new RolloutPlanner.Answer(RolloutPlanner.Answer.Kind.SUCCEEDED, "", old);
     }
@@ -160,7 +170,8 @@ final class RolloutPlannerTest {
     // ---------------------------------------------------------------- probe gate
 
     private static RolloutPlan probed(String probe) {
-        return new RolloutPlan(1, "1", MIN_HEALTHY, HEALTHY_DEADLINE, PROGRESS_DEADLINE, 0, true, true, false, probe, 0);
+        return new RolloutPlan(1, "1", MIN_HEALTHY, HEALTHY_DEADLINE, PROGRESS_DEADLINE, 0, true, true, false, probe, 0,
+                "");
     }
 
     @Test
@@ -204,10 +215,10 @@ final class RolloutPlannerTest {
         Map<String, RolloutHost> hosts = hosts();
         RolloutHost.Instance i = hosts.get("web-1").instance(0);
         RolloutHost.Instance restarted = new RolloutHost.Instance(0, true, "RUNNING", i.pid() + 1, "v2", true,
-                i.expectedPorts(), i.boundPorts(), i.probe());
+                i.expectedPorts(), i.boundPorts(), null, i.probe());
         RolloutHost h = hosts.get("web-1");
         RolloutHost now2 = new RolloutHost(h.hostId(), h.hostname(), h.labels(), true, now, h.declared(),
-                List.of(restarted), List.of(), Map.of());
+                h.declaredVersion(), h.minAvailable(), List.of(restarted), List.of(), Map.of());
         Rollout r = start(probed("http:/healthz"));
         GateResult g = RolloutGates.evaluate(r, r.steps().get(0), now2).stream()
                 .filter(x -> x.gate().equals("probe")).findFirst().orElseThrow();
@@ -402,6 +413,178 @@ final class RolloutPlannerTest {
         assertThat(r.message()).endsWith(", 1 failed (tolerated)");
     }
 
+    // ---------------------------------------------------------------- host floors
+
+    /** The most instances of one host in flight at once over the whole rollout, which must succeed. */
+    private int mostInFlightOnOneHost(Rollout r) {
+        int most = 0;
+        for (int i = 0; i < 80 && !r.state().isTerminal(); i++) {
+            r = step(r);
+            Map<String, Integer> inFlight = new LinkedHashMap<>();
+            for (RolloutStep s : r.steps()) {
+                if (s.state().isInFlight()) {
+                    most = Math.max(most, inFlight.merge(s.hostId(), 1, Integer::sum));
+                }
+            }
+            now += 2_000;
+        }
+        assertThat(r.state()).as(r.message()).isEqualTo(RolloutState.SUCCEEDED);
+        return most;
+    }
+
+    private static RolloutPlan withMinAvailable(RolloutPlan p, String minAvailable) {
+        return new RolloutPlan(p.canary(), p.batch(), p.minHealthyMillis(), p.healthyDeadlineMillis(),
+                p.progressDeadlineMillis(), p.maxFailures(), p.autoPromote(), p.autoRollback(), p.pauseOnDisconnect(),
+                p.probe(), p.memoryTolerance(), minAvailable);
+    }
+
+    @Test
+    void hostsDeclaredFloor_isHonoured_twoOfThreeGoAtOnce_whenTheBatchAllows() {
+        host("web-1", 3);
+        floors.put("web-1", 1);
+
+        assertThat(mostInFlightOnOneHost(start(plan(1, "2", 0, true, false, false, 0)))).isEqualTo(2);
+        assertThat(applied).hasSize(3).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void hostsDeclaredFloor_holdsBackWhatWouldBreakIt_sayingWhereTheFloorComesFrom() {
+        host("web-1", 3);
+        floors.put("web-1", 2);
+        fleet.get("web-1")[2].running = false; // not ours: 2 of 3 available, floor 2
+
+        Rollout r = step(start(plan(1, "2", 0, true, false, false, 0)));
+
+        assertThat(applied).isEmpty();
+        assertThat(stepOf(r, "web-1", 0).message())
+                .isEqualTo("waiting: web-1 has 2 of 3 instance(s) available, floor 2 (declared on host)");
+    }
+
+    @Test
+    void defaultFloor_isUnchanged_oneInstancePerHostAtATime() {
+        host("web-1", 3);
+
+        assertThat(mostInFlightOnOneHost(start(plan(1, "2", 0, true, false, false, 0)))).isEqualTo(1);
+    }
+
+    @Test
+    void plansMinAvailable_winsOverTheHostsDeclaredFloor_bothWays() {
+        host("web-1", 3);
+        floors.put("web-1", 1);
+        Rollout strict = start(withMinAvailable(plan(1, "2", 0, true, false, false, 0), "2"));
+        assertThat(strict.message()).contains("min_available 2 per host");
+        assertThat(mostInFlightOnOneHost(strict)).as("the plan's 2 over the host's 1").isEqualTo(1);
+
+        fleet.clear();
+        applied.clear();
+        host("web-1", 4);
+        floors.put("web-1", 3);
+        assertThat(mostInFlightOnOneHost(start(withMinAvailable(plan(1, "3", 0, true, false, false, 0), "50%"))))
+                .as("50% of 4 over the host's 3").isEqualTo(2);
+        host("web-1", 4);
+        fleet.get("web-1")[3].running = false;
+        Rollout held = step(start(withMinAvailable(plan(1, "3", 0, true, false, false, 0), "3")));
+        assertThat(stepOf(held, "web-1", 0).message())
+                .isEqualTo("waiting: web-1 has 3 of 4 instance(s) available, floor 3 (min_available 3 of the rollout)");
+    }
+
+    @Test
+    void aFloorThatLeavesAHostNothingToUpdate_isRefusedAtTheStart_sayingWhatToChange() {
+        host("web-1", 2);
+        host("web-2", 3);
+        floors.put("web-2", 3);
+        assertThatThrownBy(() -> start(plan(1, "1", 0, true, false, false, 0)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("min_available: web-2 must keep 3 of its 3 instance(s) of 'web' available "
+                        + "(declared on host), so none of them could ever be updated")
+                .hasMessageContaining("lower memory.minAvailable in that host's agent.yaml")
+                .hasMessageContaining("--min-available N below 3");
+        assertThatThrownBy(() -> start(withMinAvailable(plan(1, "1", 0, true, false, false, 0), "100%")))
+                .hasMessageStartingWith("min_available: web-1 must keep 2 of its 2 instance(s)")
+                .hasMessageContaining("(min_available 100% of the rollout)");
+        assertThat(start(withMinAvailable(plan(1, "1", 0, true, false, false, 0), "1")).steps()).hasSize(5);
+    }
+
+    // ---------------------------------------------------------------- what a rollback restores
+
+    @Test
+    void rollback_sendsEachInstanceBackToWhatItRan_theFullReleaseOrItsDeclaredSpec_underTheSameFloor() {
+        host("web-1", 3);
+        floors.put("web-1", 1);
+        Release custom = new Release("v1.5", "/opt/app/bin/worker", List.of("--queue", "fast"), true,
+                Map.of("QUEUE", "fast"), false, "tcp");
+        fleet.get("web-1")[1].release = custom;
+        fleet.get("web-1")[1].version = "v1.5";
+        Rollout r = start(plan(1, "2", 0, true, false, false, 0));
+        assertThat(stepOf(r, "web-1", 0).previous()).isEqualTo(PreviousRelease.declared("v1"));
+        assertThat(stepOf(r, "web-1", 1).previous()).isEqualTo(PreviousRelease.of(custom));
+        r = run(r, MIN_HEALTHY + 3_000);
+        assertThat(r.steps()).extracting(RolloutStep::state).containsExactly(RolloutStepState.HEALTHY,
+                RolloutStepState.VERIFYING, RolloutStepState.VERIFYING);
+        received.clear();
+
+        r = step(RolloutPlanner.rollback(r, now));
+
+        assertThat(received).as("floor 1 of 3, declared on the host: two go back at once").hasSize(2);
+        assertThat(received.get(0).step().instance()).isEqualTo(1);
+        assertThat(received.get(0).toDeclared()).isFalse();
+        assertThat(received.get(0).release()).as("command, arguments and environment, not only the label")
+                .isEqualTo(custom);
+        assertThat(received.get(1).step().instance()).isEqualTo(2);
+        assertThat(received.get(1).toDeclared()).isTrue();
+        assertThat(received.get(1).release()).as("the declared label, for an agent that predates to_declared")
+                .isEqualTo(Release.ofVersion("v1"));
+        assertThat(stepOf(r, "web-1", 0).message())
+                .isEqualTo("waiting to roll back: web-1 has 1 of 3 instance(s) available, floor 1 (declared on host)");
+
+        r = run(r, 2_000);
+
+        assertThat(r.state()).as(r.message()).isEqualTo(RolloutState.ROLLED_BACK);
+        assertThat(received).hasSize(3).last().satisfies(s -> {
+            assertThat(s.step().instance()).isZero();
+            assertThat(s.toDeclared()).isTrue();
+        });
+        assertThat(fleet.get("web-1")[1].release).isEqualTo(custom);
+        assertThat(fleet.get("web-1")[0].release).isNull();
+        assertThat(stepOf(r, "web-1", 0).message()).isEqualTo("back on v1 (declared spec)");
+        assertThat(stepOf(r, "web-1", 1).message()).isEqualTo("back on v1.5");
+    }
+
+    @Test
+    void rollbackOfARolloutThatSwitchedCurrent_switchesItBackToThePreviousVersionsDirectory() {
+        host("web-1", 2);
+        Rollout r = RolloutPlanner.plan("ro-1", "web", Map.of(), Release.ofVersion("v2").withSwitchCurrent(true),
+                plan(1, "1", 0, true, false, false, 0), "test", hosts().values(), now);
+        r = run(r, MIN_HEALTHY + 2_000);
+        assertThat(received).extracting(RolloutPlanner.Send::release).allMatch(Release::switchCurrent);
+        received.clear();
+
+        run(RolloutPlanner.rollback(r, now), 2_000);
+
+        assertThat(received).hasSize(2).allSatisfy(s -> {
+            assertThat(s.toDeclared()).isTrue();
+            assertThat(s.release()).isEqualTo(Release.ofVersion("v1").withSwitchCurrent(true));
+        });
+    }
+
+    @Test
+    void storedStepsWithOnlyAVersion_readAsBefore_andNewOnesKeepTheDeclaredSpecDistinct() {
+        host("web-1", 2);
+        Rollout r = start(plan(1, "1", 0, true, false, false, 0));
+        Rollout read = RolloutMessages.fromProto(r.rolloutId(), RolloutMessages.toProto(r));
+        assertThat(read).isEqualTo(r);
+        assertThat(stepOf(read, "web-1", 0).previous().declared()).isTrue();
+
+        dev.fleetkeeper.proto.v1.Rollout.Builder old = RolloutMessages.toProto(r).toBuilder();
+        old.getStepsBuilder(0).clearPreviousDeclared();
+        old.getStepsBuilder(1).clearPreviousDeclared().setPrevious(dev.fleetkeeper.proto.v1.Release.newBuilder());
+        Rollout before = RolloutMessages.fromProto(r.rolloutId(), old.build());
+        assertThat(stepOf(before, "web-1", 0).previous()).as("a label over the declared spec, as its rollback sent then")
+                .isEqualTo(PreviousRelease.of(Release.ofVersion("v1")));
+        assertThat(stepOf(before, "web-1", 1).previous()).as("no label: only the declared spec had none")
+                .isEqualTo(PreviousRelease.declared(""));
+    }
+
     // ---------------------------------------------------------------- deadlines, pause, disconnects
 
     @Test
@@ -411,7 +594,8 @@ final class RolloutPlannerTest {
         fleet.get("web-1")[1].running = false;
         Rollout r = run(start(plan(1, "1", 0, true, false, false, 0)), PROGRESS_DEADLINE - 2_000);
         assertThat(r.state()).isEqualTo(RolloutState.CANARY);
-        assertThat(stepOf(r, "web-1", 0).message()).isEqualTo("waiting: web-1 has 1 of 2 instance(s) available, floor 1");
+        assertThat(stepOf(r, "web-1", 0).message())
+                .isEqualTo("waiting: web-1 has 1 of 2 instance(s) available, floor 1 (default: all but one)");
         r = run(r, 5_000);
         assertThat(r.state()).isEqualTo(RolloutState.FAILED);
         assertThat(r.message()).isEqualTo("no instance became healthy within the progress deadline of 120 s");

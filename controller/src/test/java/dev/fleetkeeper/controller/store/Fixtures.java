@@ -161,14 +161,16 @@ final class Fixtures {
 
     /** A rollout in ROLLING with a healthy canary, a step verifying and one pending. */
     static dev.fleetkeeper.controller.rollout.Rollout rollout(String rolloutId) {
-        dev.fleetkeeper.controller.rollout.Release v1 = dev.fleetkeeper.controller.rollout.Release.ofVersion("41");
+        // Only a version label, not declared: how every rollout was stored before previous_declared.
+        dev.fleetkeeper.controller.rollout.PreviousRelease v1 = dev.fleetkeeper.controller.rollout.PreviousRelease.of(
+                dev.fleetkeeper.controller.rollout.Release.ofVersion("41"));
         java.util.List<dev.fleetkeeper.controller.rollout.GateResult> gates = java.util.List.of(
                 new dev.fleetkeeper.controller.rollout.GateResult("up", true, "running, pid 4200, version 42"),
                 new dev.fleetkeeper.controller.rollout.GateResult("ports", false, "port 3001 not bound by the instance"));
         return new dev.fleetkeeper.controller.rollout.Rollout(rolloutId, "web", java.util.Map.of("role", "web"),
                 new dev.fleetkeeper.controller.rollout.Release("42", "node", java.util.List.of("server.js"), true,
                         java.util.Map.of("NODE_ENV", "production"), true, ""),
-                new dev.fleetkeeper.controller.rollout.RolloutPlan(1, "50%", 0, 0, 0, 1, false, true, false, "", 0.2),
+                new dev.fleetkeeper.controller.rollout.RolloutPlan(1, "50%", 0, 0, 0, 1, false, true, false, "", 0.2, ""),
                 "release 42", dev.fleetkeeper.controller.rollout.RolloutState.ROLLING, null,
                 "rolling: 1 of 3 instance(s) on 42, 1 in progress", T0, 0, T0 + 900, 0, java.util.List.of(
                         new dev.fleetkeeper.controller.rollout.RolloutStep("web-1", "web-1", 0, true, 0,
