@@ -1066,7 +1066,7 @@ public final class ServiceManager implements AutoCloseable {
                     + "different releases. Roll out on this host by changing the service's declaration (command, args, "
                     + "version, or what its workingDir points to) and restarting it, or run the service with driver: builtin");
         }
-        if (release.probe() != null && spec.ports().isEmpty()) {
+        if (release != null && release.probe() != null && spec.ports().isEmpty()) {
             return CommandResult.rejected("cannot probe " + who + " with '" + release.probe() + "': service '"
                     + spec.name() + "' declares no ports; declare its ports in agent.yaml, or send the release "
                     + "without a probe");
