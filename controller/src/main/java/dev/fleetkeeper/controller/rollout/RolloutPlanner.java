@@ -446,7 +446,7 @@ final class RolloutPlanner {
                 steps.set(k, s.withMessage("waiting to roll back: " + held));
                 continue;
             }
-            RolloutStep back = s.rollingBack(actionId(r.rolloutId(), k, true, now), now);
+            RolloutStep back = s.rollingBack(actionId(r.rolloutId(), k, true, now));
             steps.set(k, back);
             sends.add(back(r, back, back.rollbackActionId()));
             busy.computeIfAbsent(s.hostId(), x -> new HashSet<>()).add(s.instance());

@@ -110,10 +110,10 @@ public record RolloutStep(String hostId, String hostname, int instance, boolean 
                 actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, 0, gates, why, applied);
     }
 
-    RolloutStep rollingBack(String id, long now) {
+    RolloutStep rollingBack(String id) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.ROLLING_BACK),
                 previous, actionId, id, oldPid, newPid, sentAtMillis, 0, 0, gates,
-                "sent back to " + previous.describe() + " at " + now, applied);
+                "sent back to " + previous.describe() + "; waiting for the agent's answer", applied);
     }
 
     RolloutStep rolledBack(long now) {
