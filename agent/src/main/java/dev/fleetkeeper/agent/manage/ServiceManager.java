@@ -1066,10 +1066,11 @@ public final class ServiceManager implements AutoCloseable {
                     + "different releases. Roll out on this host by changing the service's declaration (command, args, "
                     + "version, or what its workingDir points to) and restarting it, or run the service with driver: builtin");
         }
-        if (release != null && release.probe() != null && spec.ports().isEmpty()) {
+        if (release != null && release.probe() != null && !spec.probeable()) {
             return CommandResult.rejected("cannot probe " + who + " with '" + release.probe() + "': service '"
-                    + spec.name() + "' declares no ports; declare its ports in agent.yaml, or send the release "
-                    + "without a probe");
+                    + spec.name() + "' " + (spec.ports().isEmpty() ? "declares no ports"
+                            : "shares its ports among its instances (portStride 0), so a probe could reach any of them")
+                    + "; declare ports of its own for each instance in agent.yaml, or send the release without a probe");
         }
         Path root = spec.releases();
         if (cmd.switchCurrent() && root == null) {

@@ -20,8 +20,12 @@ import org.slf4j.LoggerFactory;
  * ({@code fleetkeeper-probes}, started with the first target so that an agent without probes
  * pays nothing), so that a slow instance never stalls the service reports. The reconciliation
  * aims it at each running instance ({@link #aim}) and reads the newest result for the process
- * it sees ({@link #latest}); a result for another process (the instance restarted) does not
- * count. Thread-safe; owned by the service manager, which closes it.
+ * it sees ({@link #latest}). Until its process has been probed, and when its newest result is
+ * older than three periods and two timeouts (the probe thread is stuck on slow instances), an
+ * instance's result is a failing one that says so: a gate never passes on a probe that did not
+ * run. A result for another process (the instance restarted) does not count. Probes run one
+ * after another, each bounded by the timeout per connection and per read. Thread-safe; owned by
+ * the service manager, which closes it.
  */
 public final class InstanceProbes implements AutoCloseable {
 
@@ -34,7 +38,13 @@ public final class InstanceProbes implements AutoCloseable {
     private record Target(ProbeSpec probe, int pid, List<Integer> ports) {
     }
 
+    /** When each key was aimed at its current target, for the pending result's "since". */
+    private final Map<String, Long> aimedAt = new ConcurrentHashMap<>();
+    /** How old a result may be before it no longer counts. */
+    private final Duration staleAfter;
+
     private final Prober prober;
+    private final Duration firstDelay;
     private final InstantSource clock;
     private final Duration every;
     private final Map<String, Target> targets = new ConcurrentHashMap<>();
@@ -43,13 +53,20 @@ public final class InstanceProbes implements AutoCloseable {
     private ScheduledExecutorService thread;
     private boolean closed;
 
-    /** Probes with the given period and per-probe timeout. */
+    /** Probes with the given period and per-probe timeout; the first round runs as soon as there is a target. */
     public InstanceProbes(InstantSource clock, Duration every, Duration timeout) {
+        this(clock, every, timeout, Duration.ZERO);
+    }
+
+    /** As above, the first round {@code firstDelay} after the first target (tests run rounds themselves). */
+    InstanceProbes(InstantSource clock, Duration every, Duration timeout, Duration firstDelay) {
+        this.firstDelay = firstDelay;
         this.clock = Objects.requireNonNull(clock, "clock");
         if (every.isNegative() || every.isZero()) {
             throw new IllegalArgumentException("every: " + every + " (expected: > 0)");
         }
         this.every = every;
+        this.staleAfter = every.multipliedBy(3).plus(timeout.multipliedBy(2));
         this.prober = new Prober(timeout);
     }
 
@@ -60,6 +77,7 @@ public final class InstanceProbes implements AutoCloseable {
     public void aim(String key, ProbeSpec probe, int pid, List<Integer> ports) {
         Target t = new Target(probe, pid, List.copyOf(ports));
         if (!t.equals(targets.put(key, t))) {
+            aimedAt.put(key, clock.millis());
             startIfNeeded();
         }
     }
@@ -68,18 +86,34 @@ public final class InstanceProbes implements AutoCloseable {
     public void forget(String key) {
         targets.remove(key);
         results.remove(key);
+        aimedAt.remove(key);
     }
 
     /** Stops probing every instance whose key is not in {@code keys}. */
     public void retain(Set<String> keys) {
         targets.keySet().retainAll(keys);
         results.keySet().retainAll(keys);
+        aimedAt.keySet().retainAll(keys);
     }
 
-    /** The newest result of {@code probe} for process {@code pid} of {@code key}, or null when there is none yet. */
+    /**
+     * The newest result of {@code probe} for process {@code pid} of {@code key} (aimed at it
+     * before): a failing "not probed yet" until the first run, and a failing "no result for N s"
+     * once the newest is older than three periods and two timeouts.
+     */
     public ProbeResult latest(String key, ProbeSpec probe, int pid) {
+        long now = clock.millis();
         ProbeResult r = results.get(key);
-        return r != null && r.pid() == pid && r.probe().equals(probe.toString()) ? r : null;
+        if (r == null || r.pid() != pid || !r.probe().equals(probe.toString())) {
+            return new ProbeResult(probe.toString(), false, "not probed yet (pid " + pid + ")", pid,
+                    aimedAt.getOrDefault(key, now), 0);
+        }
+        if (now - r.checkedAtMillis() > staleAfter.toMillis()) {
+            return new ProbeResult(r.probe(), false, "no result for " + (now - r.checkedAtMillis()) / 1000
+                    + " s (the agent's probe thread is behind; last: " + r.detail() + ")", pid, r.checkedAtMillis(),
+                    r.checkedAtMillis());
+        }
+        return r;
     }
 
     /** Probe runs that threw (each is logged); for tests and self-metrics. */
@@ -97,7 +131,8 @@ public final class InstanceProbes implements AutoCloseable {
             return t;
         });
         try {
-            thread.scheduleWithFixedDelay(this::probeAll, 0, every.toMillis(), TimeUnit.MILLISECONDS);
+            thread.scheduleWithFixedDelay(this::probeAll, firstDelay.toMillis(), every.toMillis(),
+                    TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
             // Closed meanwhile.
         }
@@ -118,9 +153,10 @@ public final class InstanceProbes implements AutoCloseable {
                     boolean same = before != null && before.pid() == t.pid() && before.ok() == o.ok()
                             && before.probe().equals(t.probe().toString());
                     return new ProbeResult(t.probe().toString(), o.ok(), o.detail(), t.pid(),
-                            same ? before.sinceMillis() : now);
+                            same ? before.sinceMillis() : now, now);
                 });
-            } catch (RuntimeException ex) {
+            } catch (RuntimeException | Error ex) {
+                // Caught so that the schedule goes on: an escaping throwable would end it silently.
                 failures.incrementAndGet();
                 log.error("Probe of {} failed to run; it runs again in {}", key, every, ex);
             }

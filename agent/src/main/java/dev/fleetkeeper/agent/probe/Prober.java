@@ -1,7 +1,6 @@
 package dev.fleetkeeper.agent.probe;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.HttpURLConnection;
 import java.net.InetAddress;
@@ -22,8 +21,6 @@ import java.util.Objects;
  * redirects. Stateless; thread-safe.
  */
 public final class Prober {
-
-    private static final int MAX_BODY = 64 * 1024;
 
     private final int timeoutMillis;
 
@@ -89,8 +86,8 @@ public final class Prober {
                 c.setUseCaches(false);
                 c.setRequestProperty("Connection", "close");
                 c.setRequestProperty("User-Agent", "fleetkeeper-agent probe");
+                // The status line is the answer: the body is not read, so a slow one cannot hold the probe.
                 int code = c.getResponseCode();
-                drain(code >= 400 ? c.getErrorStream() : c.getInputStream());
                 boolean ok = code >= 200 && code < 400;
                 return new Outcome(ok, "HTTP " + code + " from " + where);
             } catch (IOException | IllegalArgumentException e) {
@@ -105,15 +102,6 @@ public final class Prober {
             }
         }
         return new Outcome(false, failure);
-    }
-
-    private static void drain(InputStream in) throws IOException {
-        if (in == null) {
-            return;
-        }
-        try (in) {
-            in.readNBytes(MAX_BODY);
-        }
     }
 
     private static List<InetAddress> loopbacks() {

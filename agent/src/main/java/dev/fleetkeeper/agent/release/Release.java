@@ -60,7 +60,9 @@ public record Release(String version, String command, List<String> args, boolean
     /**
      * What an instance of {@code declared} runs with this release: this version; this command
      * if set; these arguments if set; the declared environment with this one merged over it;
-     * this probe if set; and, for a service with a deploy root, {@code <root>/releases/<version>} (symlinks
+     * this probe if set (none where the declaration gives its instances no ports of their own,
+     * {@link ServiceSpec#probeable}: ports removed from {@code agent.yaml} after the release
+     * must not keep the instance from starting); and, for a service with a deploy root, {@code <root>/releases/<version>} (symlinks
      * resolved) as its working directory, so that instances on different releases coexist and
      * an instance's restart never picks up another release through {@code current}.
      */
@@ -70,7 +72,8 @@ public record Release(String version, String command, List<String> args, boolean
         Path dir = declared.releaseDir(version);
         Path workingDir = dir == null ? declared.workingDir() : resolved(dir);
         return declared.withRelease(version, command.isEmpty() ? declared.command() : command,
-                argsSet ? args : declared.args(), mergedEnv, workingDir, probe == null ? declared.probe() : probe);
+                argsSet ? args : declared.args(), mergedEnv, workingDir,
+                !declared.probeable() ? null : probe == null ? declared.probe() : probe);
     }
 
     private static Path resolved(Path dir) {

@@ -154,6 +154,11 @@ public record ServiceSpec(
             throw new IllegalArgumentException("probe: '" + probe + "' needs a port to probe (expected: 'ports' "
                     + "declared, or no probe)");
         }
+        if (probe != null && portStride == 0 && instances > 1) {
+            throw new IllegalArgumentException("probe: '" + probe + "' cannot tell the instances apart: they share "
+                    + "their ports (portStride 0), so a probe reaches whichever one the kernel picks (expected: no "
+                    + "probe, or ports of their own with portStride >= 1)");
+        }
     }
 
     /**
@@ -162,6 +167,14 @@ public record ServiceSpec(
      */
     public Path releaseDir(String version) {
         return releases == null ? null : releases.resolve("releases").resolve(version);
+    }
+
+    /**
+     * Whether a probe can reach each instance on ports of its own: ports declared, and not
+     * shared by several instances (a probe of a shared port reaches any of them).
+     */
+    public boolean probeable() {
+        return !ports.isEmpty() && (portStride != 0 || instances == 1);
     }
 
     /** The ports instance {@code instance} is expected to listen on. */

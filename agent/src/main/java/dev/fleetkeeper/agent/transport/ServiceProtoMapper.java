@@ -111,7 +111,8 @@ public final class ServiceProtoMapper {
         ProbeResult probe = v.probe();
         if (probe != null) {
             b.setProbe(ProbeStatus.newBuilder().setProbe(probe.probe()).setOk(probe.ok()).setDetail(probe.detail())
-                    .setPid(probe.pid()).setSinceUnixMs(probe.sinceMillis()));
+                    .setPid(probe.pid()).setSinceUnixMs(probe.sinceMillis())
+                    .setCheckedAtUnixMs(probe.checkedAtMillis()));
         }
         return b.build();
     }

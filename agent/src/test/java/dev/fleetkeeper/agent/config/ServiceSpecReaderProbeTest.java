@@ -48,6 +48,10 @@ class ServiceSpecReaderProbeTest {
         assertThat(noPorts.isValid()).isFalse();
         assertThat(noPorts.error()).startsWith(SOURCE + ":5:").contains("probe: 'tcp' needs a port to probe");
 
+        ServiceDeclaration shared = only("instances: 2", "ports: [8080]", "portStride: 0", "probe: tcp");
+        assertThat(shared.isValid()).isFalse();
+        assertThat(shared.error()).contains("probe: 'tcp' cannot tell the instances apart: they share their ports");
+
         ServiceDeclaration unknown = only("ports: [8080]", "probe: grpc");
         assertThat(unknown.isValid()).isFalse();
         assertThat(unknown.error()).startsWith(SOURCE + ":6:").contains("probe: 'grpc'")

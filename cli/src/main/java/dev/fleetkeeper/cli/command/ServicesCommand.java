@@ -103,9 +103,10 @@ public final class ServicesCommand extends AdminCommand {
                         i.hasProcess() ? Units.bytes(i.getRssBytes()) : null,
                         ports(i.getExpectedPortsList()),
                         ports(i.getBoundPortsList()),
-                        !i.hasProbe() ? null : i.getProbe().getOk() ? "ok" : "FAILING",
+                        !i.hasProbe() ? null : i.getProbe().getOk() ? "ok"
+                                : i.getProbe().getCheckedAtUnixMs() == 0 ? "pending" : "FAILING",
                         i.getConsistent() ? "yes" : "NO");
-                if (i.hasProbe() && !i.getProbe().getOk()) {
+                if (i.hasProbe() && !i.getProbe().getOk() && i.getProbe().getCheckedAtUnixMs() > 0) {
                     probeFailures.add(s.getName() + "#" + i.getIndex() + ": probe " + i.getProbe().getProbe()
                             + " failing since " + time.ago(i.getProbe().getSinceUnixMs()) + ": "
                             + i.getProbe().getDetail());

@@ -123,7 +123,8 @@ final class RolloutGates {
         }
         if (p == null || p.pid() != seen.pid() || (!expected.isEmpty() && !p.probe().equals(expected))) {
             return new GateResult(GateResult.PROBE, false, (expected.isEmpty() ? p.probe() : expected)
-                    + ": no result yet for pid " + seen.pid());
+                    + ": no result for pid " + seen.pid() + " from its agent (an agent that reports no probe "
+                    + "result cannot run probes: upgrade it, or roll out without --probe)");
         }
         return new GateResult(GateResult.PROBE, p.ok(), p.probe() + ": " + p.detail());
     }

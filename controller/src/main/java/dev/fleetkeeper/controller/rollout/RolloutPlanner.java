@@ -121,11 +121,24 @@ final class RolloutPlanner {
         }
         if (!plan.probe().isEmpty()) {
             for (RolloutHost h : chosen) {
+                Map<Integer, Integer> portOwner = new HashMap<>();
                 for (RolloutHost.Instance i : h.instances()) {
-                    if (i.index() < h.declared() && i.expectedPorts().isEmpty()) {
+                    if (i.index() >= h.declared()) {
+                        continue;
+                    }
+                    if (i.expectedPorts().isEmpty()) {
                         throw new IllegalArgumentException("probe: '" + plan.probe() + "' but " + service + "#"
                                 + i.index() + " on " + h.hostname() + " declares no ports to probe (expected: no "
                                 + "probe, or ports declared for the service in that host's agent.yaml)");
+                    }
+                    for (int port : i.expectedPorts()) {
+                        Integer other = portOwner.putIfAbsent(port, i.index());
+                        if (other != null) {
+                            throw new IllegalArgumentException("probe: '" + plan.probe() + "' but " + service + "#"
+                                    + other + " and #" + i.index() + " on " + h.hostname() + " share port " + port
+                                    + ", so a probe could reach either (expected: no probe, or ports of their own "
+                                    + "for each instance: portStride >= 1 in that host's agent.yaml)");
+                        }
                     }
                 }
             }
@@ -276,7 +289,7 @@ final class RolloutPlanner {
                             now));
                     continue;
                 }
-                if (seen != null && seen.available() && seen.version().equals(r.release().version())) {
+                if (seen != null && seen.available() && runs(seen, r.release())) {
                     // Already on the release: verify it as it is, never restart it.
                     steps.set(k, s.verifyingUnchanged(seen.pid(), now));
                     busy.computeIfAbsent(s.hostId(), x -> new HashSet<>()).add(s.instance());
@@ -478,6 +491,23 @@ final class RolloutPlanner {
         PreviousRelease p = s.previous();
         Release release = p.release().withSwitchCurrent(r.release().switchCurrent() && p.release().versionNamesDirectory());
         return new Send(s, actionId, release, p.declared());
+    }
+
+    /**
+     * Whether the instance already runs exactly {@code release}, as its agent reports it: the
+     * same version and, for a release applied to it, the same command, arguments, environment
+     * and probe. An instance on its declared spec (or whose agent does not report releases) runs
+     * it only when the release changes nothing but the label.
+     */
+    private static boolean runs(RolloutHost.Instance seen, Release release) {
+        if (!seen.version().equals(release.version())) {
+            return false;
+        }
+        if (seen.release() == null) {
+            return release.command().isEmpty() && !release.argsSet() && release.env().isEmpty()
+                    && release.probe().isEmpty();
+        }
+        return seen.release().withSwitchCurrent(false).equals(release.withSwitchCurrent(false));
     }
 
     /** The reason a rollback began, without its progress. */

@@ -224,7 +224,49 @@ final class RolloutPlannerTest {
                 .filter(x -> x.gate().equals("probe")).findFirst().orElseThrow();
 
         assertThat(g.ok()).isFalse();
-        assertThat(g.detail()).isEqualTo("http:/healthz: no result yet for pid " + (i.pid() + 1));
+        assertThat(g.detail()).startsWith("http:/healthz: no result for pid " + (i.pid() + 1) + " from its agent");
+    }
+
+    @Test
+    void aDeclaredProbe_gatesARolloutWithoutProbe_andNotProbedYetHoldsTheCanary() {
+        host("web-1", 2);
+        Rollout r = step(start(probed("")));
+        Inst canary = fleet.get("web-1")[0];
+        canary.probe = "http:/healthz"; // declared in agent.yaml: the agent probes it without being told
+        probeAnswers.put("v2", false);
+
+        r = run(r, MIN_HEALTHY + 5_000);
+        assertThat(stepOf(r, "web-1", 0).state()).isEqualTo(RolloutStepState.VERIFYING);
+        assertThat(stepOf(r, "web-1", 0).message()).contains("probe: http:/healthz: HTTP 503");
+
+        probeAnswers.put("v2", true);
+        r = run(r, MIN_HEALTHY + 2_000);
+        assertThat(stepOf(r, "web-1", 0).state()).isEqualTo(RolloutStepState.HEALTHY);
+    }
+
+    @Test
+    void anInstanceOnTheVersionButNotTheRelease_isSentTheRelease_notVerifiedAsItIs() {
+        host("web-1", 2);
+        fleet.get("web-1")[0].version = "v2"; // the label, but without the release's probe
+        Rollout r = run(start(probed("http:/healthz")), 4 * (MIN_HEALTHY + 3_000));
+
+        assertThat(r.state()).isEqualTo(RolloutState.SUCCEEDED);
+        assertThat(applied).containsExactly("web-1#0=v2", "web-1#1=v2");
+    }
+
+    @Test
+    void plan_refusesAProbe_whenInstancesOfAHostShareAPort() {
+        host("web-1", 2);
+        Map<String, RolloutHost> hosts = hosts();
+        RolloutHost h = hosts.get("web-1");
+        List<RolloutHost.Instance> shared = h.instances().stream().map(i -> new RolloutHost.Instance(i.index(),
+                i.running(), i.state(), i.pid(), i.version(), i.available(), List.of(3000), List.of(3000))).toList();
+        RolloutHost sharing = new RolloutHost(h.hostId(), h.hostname(), h.labels(), true, now, h.declared(),
+                h.declaredVersion(), h.minAvailable(), shared, List.of(), Map.of());
+
+        assertThatThrownBy(() -> RolloutPlanner.plan("ro-1", "web", Map.of(), Release.ofVersion("v2"),
+                probed("tcp"), "", List.of(sharing), now))
+                .hasMessageStartingWith("probe: 'tcp' but web#0 and #1 on web-1 share port 3000");
     }
 
     @Test
