@@ -40,12 +40,20 @@ public record CommandResult(Status status, String message, DoctorResult doctor, 
 
     /**
      * An instance around an ApplyRelease: its pids (0 for none) and versions ("" when unset),
-     * and whether the new process was up before the old one was stopped.
+     * whether the new process was up before the old one was stopped, and where {@code current}
+     * pointed before the action switched it ("" when it did not, or there was no link).
      */
-    public record Released(int oldPid, int newPid, String oldVersion, String newVersion, boolean startFirst) {
+    public record Released(int oldPid, int newPid, String oldVersion, String newVersion, boolean startFirst,
+                           String previousCurrent) {
         public Released {
             Objects.requireNonNull(oldVersion, "oldVersion");
             Objects.requireNonNull(newVersion, "newVersion");
+            Objects.requireNonNull(previousCurrent, "previousCurrent");
+        }
+
+        /** Around an action that did not switch {@code current}. */
+        public Released(int oldPid, int newPid, String oldVersion, String newVersion, boolean startFirst) {
+            this(oldPid, newPid, oldVersion, newVersion, startFirst, "");
         }
     }
 

@@ -44,12 +44,22 @@ public sealed interface ServiceCommand {
      * @param switchCurrent whether to point the declared deploy root's {@code current} at the release,
      *                      or, back to the declared spec, at {@code releases/<declared version>}
      * @param rolloutId     the controller's rollout, for the event ("" if none)
+     * @param currentTarget with {@code switchCurrent}: where to point {@code current} instead
+     *                      (as the link's target, relative to the deploy root), so that a rollback
+     *                      puts it back exactly; "" for {@code releases/<version>}
      */
     record ApplyRelease(String service, int instance, dev.fleetkeeper.agent.release.Release release,
-                        boolean switchCurrent, String rolloutId) implements ServiceCommand {
+                        boolean switchCurrent, String rolloutId, String currentTarget) implements ServiceCommand {
         public ApplyRelease {
             Objects.requireNonNull(service, "service");
             Objects.requireNonNull(rolloutId, "rolloutId");
+            Objects.requireNonNull(currentTarget, "currentTarget");
+        }
+
+        /** A move whose {@code current} switch, if any, goes to {@code releases/<version>}. */
+        public ApplyRelease(String service, int instance, dev.fleetkeeper.agent.release.Release release,
+                            boolean switchCurrent, String rolloutId) {
+            this(service, instance, release, switchCurrent, rolloutId, "");
         }
 
         /** Back to the declared spec: the instance's release is forgotten and its process replaced. */

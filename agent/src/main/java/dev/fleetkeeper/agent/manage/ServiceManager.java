@@ -1081,7 +1081,17 @@ public final class ServiceManager implements AutoCloseable {
         CurrentLink link = root == null ? null : new CurrentLink(root);
         // A release runs from releases/<version>; the declared spec from its declared workingDir, so its
         // version needs a directory only when `current` is to point there.
-        if (root != null && (release != null || cmd.switchCurrent())) {
+        // A rollback may name exactly where `current` pointed before the rollout.
+        boolean exactTarget = cmd.switchCurrent() && !cmd.currentTarget().isEmpty();
+        if (exactTarget) {
+            String refusal = link.refusalToPoint(cmd.currentTarget());
+            if (refusal != null) {
+                return CommandResult.rejected("cannot point 'current' back at " + cmd.currentTarget() + " for " + who
+                        + ": " + refusal + "; the instance stays where it is. Point 'current' yourself and send this "
+                        + "without switch_current");
+            }
+        }
+        if (root != null && (release != null || (cmd.switchCurrent() && !exactTarget))) {
             if (!Release.isDirectoryName(v)) {
                 String expected = "letters, digits, '.', '_', '+' and '-', not starting with '.', at most 128";
                 return CommandResult.rejected(release != null
@@ -1101,7 +1111,7 @@ public final class ServiceManager implements AutoCloseable {
                                 + "and send this without switch_current"
                                 : "; the agent never creates releases: deploy the release there first, then apply it"));
             }
-            String refusal = cmd.switchCurrent() ? link.refusal(v) : null;
+            String refusal = cmd.switchCurrent() && !exactTarget ? link.refusal(v) : null;
             if (refusal != null) {
                 return CommandResult.rejected("cannot switch 'current' for " + who + ": " + refusal);
             }
@@ -1128,11 +1138,12 @@ public final class ServiceManager implements AutoCloseable {
         boolean switched = false;
         if (cmd.switchCurrent()) {
             try {
-                previousTarget = link.switchTo(v);
+                previousTarget = exactTarget ? link.pointTo(Path.of(cmd.currentTarget())) : link.switchTo(v);
                 switched = true;
             } catch (IOException e) {
                 String back = restoreRecord(spec, i, previous);
-                return CommandResult.failed("cannot point " + link.path() + " at releases/" + v + " for " + who + ": "
+                return CommandResult.failed("cannot point " + link.path() + " at "
+                        + (exactTarget ? cmd.currentTarget() : "releases/" + v) + " for " + who + ": "
                         + e.getMessage() + "; the instance was not touched" + back);
             }
         }
@@ -1162,12 +1173,14 @@ public final class ServiceManager implements AutoCloseable {
             attrs.put("new_pid", Integer.toString(newPid));
             attrs.put("switched_current", Boolean.toString(switched));
             String message = "moved to " + target + " from '" + before.version() + "' (pid " + pidText(oldPid)
-                    + " -> " + pidText(newPid) + ", " + mode + (switched ? ", current -> releases/" + v : "") + ")";
+                    + " -> " + pidText(newPid) + ", " + mode + (switched ? ", current -> "
+                    + (exactTarget ? cmd.currentTarget() : "releases/" + v) : "") + ")";
             events.accept(new ServiceEvent(clock.millis(), spec.name(), i, ServiceEvent.Kind.RELEASE_APPLIED, message,
                     attrs));
             log.info("{} {} for rollout '{}'", who, message, cmd.rolloutId());
             return new CommandResult(CommandResult.Status.SUCCEEDED, who + " " + message, null, null, null,
-                    new CommandResult.Released(oldPid, newPid, before.version(), v, startFirst));
+                    new CommandResult.Released(oldPid, newPid, before.version(), v, startFirst,
+                            switched && previousTarget != null ? previousTarget.toString() : ""));
         }
 
         // Back to what the instance runs.

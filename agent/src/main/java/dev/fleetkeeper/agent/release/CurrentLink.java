@@ -50,12 +50,40 @@ public final class CurrentLink {
         if (!Files.isDirectory(dir)) {
             return "release directory " + dir + " does not exist (the agent never creates releases: deploy it first)";
         }
+        return replaceRefusal();
+    }
+
+    /** Why {@code current} cannot be replaced, or null when it can: it must be a symlink or absent. */
+    public String replaceRefusal() {
         Path current = path();
         if (Files.exists(current, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(current)) {
             return current + " is not a symlink; the agent replaces only a symlink (move it away, or let "
                     + "your deploy tool manage it and send the release without switch_current)";
         }
         return null;
+    }
+
+    /**
+     * Why {@code current} cannot point at {@code target} (a link target as written, relative to
+     * the root), or null when it can: the target must be a directory under {@code releases/}, and
+     * {@code current} replaceable.
+     */
+    public String refusalToPoint(String target) {
+        Path releases = root.resolve("releases");
+        Path resolved;
+        try {
+            resolved = root.resolve(target).normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            return "'" + target + "' is not a path (" + e.getMessage() + ")";
+        }
+        if (target.isBlank() || !resolved.startsWith(releases) || resolved.equals(releases)) {
+            return "'" + target + "' is not a directory under " + releases + " (the agent points current only at a"
+                    + " release)";
+        }
+        if (!Files.isDirectory(resolved)) {
+            return resolved + " does not exist (the agent never creates releases: deploy it again first)";
+        }
+        return replaceRefusal();
     }
 
     /**

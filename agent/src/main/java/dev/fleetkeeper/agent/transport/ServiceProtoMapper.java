@@ -187,13 +187,13 @@ public final class ServiceProtoMapper {
     private static ServiceCommand applyRelease(dev.fleetkeeper.proto.v1.ApplyRelease a) {
         dev.fleetkeeper.proto.v1.Release r = a.getRelease();
         if (a.getToDeclared()) {
-            return ServiceCommand.ApplyRelease.toDeclared(a.getService(), a.getInstance(), r.getSwitchCurrent(),
-                    a.getRolloutId());
+            return new ServiceCommand.ApplyRelease(a.getService(), a.getInstance(), null, r.getSwitchCurrent(),
+                    a.getRolloutId(), a.getCurrentTarget());
         }
         Release release = new Release(r.getVersion(), r.getCommand(), r.getArgsList(), r.getArgsSet(), r.getEnvMap(),
                 ProbeSpec.parse(r.getProbe()));
         return new ServiceCommand.ApplyRelease(a.getService(), a.getInstance(), release, r.getSwitchCurrent(),
-                a.getRolloutId());
+                a.getRolloutId(), a.getCurrentTarget());
     }
 
     /** A release an instance runs, as reported (the switch of {@code current} is not part of it). */
@@ -216,6 +216,7 @@ public final class ServiceProtoMapper {
                 .setOldVersion(r.oldVersion())
                 .setNewVersion(r.newVersion())
                 .setStartFirst(r.startFirst())
+                .setPreviousCurrent(r.previousCurrent())
                 .build();
     }
 

@@ -258,6 +258,33 @@ class ApplyReleaseBuiltinTest {
     }
 
     @Test
+    void aSwitchReportsWhereCurrentPointedBefore_andTheRollbackPutsItBackExactly_notAtTheDeclaredLabel()
+            throws Exception {
+        // current points at releases/3 although the declared label is 1: only the old target is right.
+        Path root = deployRoot("3", "1", "4");
+        ServiceManager m = start(pool().command(PY, "worker.py", "v1").workingDir(root.resolve("current"))
+                .releases(root).build());
+        CommandResult moved = apply(m, 0, new Release("4", "", List.of("worker.py", "v4"), true, Map.of()), true);
+        assertThat(moved.status()).as(moved.message()).isEqualTo(CommandResult.Status.SUCCEEDED);
+        assertThat(moved.released().previousCurrent()).isEqualTo("releases/3");
+
+        CommandResult outside = m.execute(new ServiceCommand.ApplyRelease(name, 0, null, true, "ro-9", "../../etc"))
+                .get(60, TimeUnit.SECONDS);
+        assertThat(outside.status()).isEqualTo(CommandResult.Status.REJECTED);
+        assertThat(outside.message()).contains("is not a directory under " + root.resolve("releases"));
+        assertThat(Files.readSymbolicLink(root.resolve("current"))).isEqualTo(Path.of("releases/4"));
+
+        CommandResult back = m.execute(new ServiceCommand.ApplyRelease(name, 0, null, true, "ro-9", "releases/3"))
+                .get(60, TimeUnit.SECONDS);
+
+        assertThat(back.status()).as(back.message()).isEqualTo(CommandResult.Status.SUCCEEDED);
+        assertThat(back.message()).contains("current -> releases/3");
+        assertThat(Files.readSymbolicLink(root.resolve("current"))).isEqualTo(Path.of("releases/3"));
+        assertThat(back.released().previousCurrent()).isEqualTo("releases/4");
+        assertThat(cwd(back.released().newPid())).isEqualTo(root.resolve("releases/3").toRealPath());
+    }
+
+    @Test
     void backToDeclared_withSwitchCurrent_pointsCurrentAtTheDeclaredVersionsDirectoryAgain() throws Exception {
         Path root = deployRoot("1", "2");
         ServiceManager m = start(pool().command(PY, "worker.py", "v1").workingDir(root.resolve("current"))
