@@ -126,4 +126,16 @@ class ServiceProtoMapperReportTest {
                 .as("an older controller's empty release is not needed").isEqualTo(
                         ServiceCommand.ApplyRelease.toDeclared("web", 0, false, ""));
     }
+
+    @Test
+    void applyReleaseWithACurrentTarget_carriesItToTheCommand() {
+        ServiceCommand c = ServiceProtoMapper.command(Action.newBuilder().setActionId("a-2")
+                .setApplyRelease(ApplyRelease.newBuilder().setService("web").setInstance(0).setRolloutId("ro-1")
+                        .setToDeclared(true).setCurrentTarget("releases/41-hotfix")
+                        .setRelease(dev.fleetkeeper.proto.v1.Release.newBuilder().setVersion("41")
+                                .setSwitchCurrent(true)))
+                .build());
+
+        assertThat(c).isEqualTo(new ServiceCommand.ApplyRelease("web", 0, null, true, "ro-1", "releases/41-hotfix"));
+    }
 }

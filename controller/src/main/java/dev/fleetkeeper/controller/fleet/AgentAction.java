@@ -95,16 +95,25 @@ public sealed interface AgentAction {
      *                   declared version label and whether to switch {@code current} back to it
      * @param toDeclared back to the instance's declared spec: the agent forgets its release
      * @param rolloutId  the rollout, for the agent's event
+     * @param currentTarget with the release's switch of {@code current}: exactly where to point it
+     *                   (a rollback restoring where it pointed before the rollout); "" for
+     *                   {@code releases/<version>}
      */
-    record ApplyRelease(String service, int instance, Release release, boolean toDeclared, String rolloutId)
-            implements AgentAction {
+    record ApplyRelease(String service, int instance, Release release, boolean toDeclared, String rolloutId,
+                        String currentTarget) implements AgentAction {
         public ApplyRelease {
             requireService(service);
             Objects.requireNonNull(release, "release");
             Objects.requireNonNull(rolloutId, "rolloutId");
+            Objects.requireNonNull(currentTarget, "currentTarget");
             if (instance < 0) {
                 throw new IllegalArgumentException("instance: " + instance + " (expected: >= 0)");
             }
+        }
+
+        /** A move whose {@code current} switch, if any, goes to {@code releases/<version>}. */
+        public ApplyRelease(String service, int instance, Release release, boolean toDeclared, String rolloutId) {
+            this(service, instance, release, toDeclared, rolloutId, "");
         }
 
         @Override

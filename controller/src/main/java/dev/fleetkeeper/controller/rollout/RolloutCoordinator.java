@@ -270,7 +270,7 @@ public final class RolloutCoordinator implements AutoCloseable {
         CompletableFuture<ActionReply> reply;
         try {
             reply = engine.sendAction(s.step().hostId(), id, new AgentAction.ApplyRelease(r.service(),
-                    s.step().instance(), s.release(), s.toDeclared(), r.rolloutId()),
+                    s.step().instance(), s.release(), s.toDeclared(), r.rolloutId(), s.currentTarget()),
                     Duration.ofMillis(r.plan().healthyDeadlineMillis()));
         } catch (RuntimeException e) {
             log.warn("Could not send {} of rollout {} ({}): {}", id, r.rolloutId(), s.step().describe(r.service()),
@@ -310,7 +310,7 @@ public final class RolloutCoordinator implements AutoCloseable {
     static RolloutPlanner.Answer answer(ActionResult r) {
         if (r.getStatus() == ActionStatus.ACTION_STATUS_SUCCEEDED) {
             return new RolloutPlanner.Answer(RolloutPlanner.Answer.Kind.SUCCEEDED, r.getMessage(),
-                    r.getRelease().getOldPid());
+                    r.getRelease().getOldPid(), r.getRelease().getPreviousCurrent());
         }
         if (r.getStatus() == ActionStatus.ACTION_STATUS_DUPLICATE) {
             return new RolloutPlanner.Answer(RolloutPlanner.Answer.Kind.DUPLICATE, r.getMessage(), 0);

@@ -50,7 +50,8 @@ public final class RolloutMessages {
                     .setFinishedAtUnixMs(s.finishedAtMillis())
                     .setHealthySinceUnixMs(s.healthySinceMillis())
                     .setMessage(s.message())
-                    .setApplied(s.applied());
+                    .setApplied(s.applied())
+                    .setPreviousCurrent(s.previousCurrent());
             for (GateResult g : s.gates()) {
                 sb.addGates(dev.fleetkeeper.proto.v1.GateResult.newBuilder().setGate(g.gate()).setOk(g.ok())
                         .setDetail(g.detail()));
@@ -75,7 +76,7 @@ public final class RolloutMessages {
             steps.add(new RolloutStep(s.getHostId(), s.getHostname(), s.getInstance(), s.getCanary(), s.getBatch(),
                     stepState(s.getState(), rolloutId), previous(s), s.getActionId(),
                     s.getRollbackActionId(), s.getOldPid(), s.getNewPid(), s.getSentAtUnixMs(), s.getFinishedAtUnixMs(),
-                    s.getHealthySinceUnixMs(), gates, s.getMessage(), s.getApplied()));
+                    s.getHealthySinceUnixMs(), gates, s.getMessage(), s.getApplied(), s.getPreviousCurrent()));
         }
         return new Rollout(rolloutId, r.getService(), r.getSelectorMap(), fromProto(r.getRelease()),
                 fromProto(r.getPlan()), r.getReason(), state(r.getState(), rolloutId),

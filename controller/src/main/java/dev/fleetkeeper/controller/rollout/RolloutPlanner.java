@@ -56,7 +56,11 @@ final class RolloutPlanner {
      * {@code toDeclared}, back to the instance's declared spec instead ({@code release} then
      * carries only the declared version and the {@code current} switch).
      */
-    record Send(RolloutStep step, String actionId, Release release, boolean toDeclared) {
+    record Send(RolloutStep step, String actionId, Release release, boolean toDeclared, String currentTarget) {
+        /** A send whose {@code current} switch, if any, goes to {@code releases/<version>}. */
+        Send(RolloutStep step, String actionId, Release release, boolean toDeclared) {
+            this(step, actionId, release, toDeclared, "");
+        }
     }
 
     /** The rollout after a decision (stored before acting) and the actions to send then. */
@@ -67,8 +71,13 @@ final class RolloutPlanner {
     }
 
     /** An agent's answer to an ApplyRelease action. */
-    record Answer(Kind kind, String message, int oldPid) {
+    record Answer(Kind kind, String message, int oldPid, String previousCurrent) {
         enum Kind { SUCCEEDED, DUPLICATE, FAILED }
+
+        /** An answer that does not say where {@code current} pointed before. */
+        Answer(Kind kind, String message, int oldPid) {
+            this(kind, message, oldPid, "");
+        }
     }
 
     /**
@@ -343,7 +352,8 @@ final class RolloutPlanner {
             RolloutStep s = steps.get(k);
             if (s.state() == RolloutStepState.SENT && s.actionId().equals(actionId)) {
                 steps.set(k, switch (a.kind()) {
-                    case SUCCEEDED -> s.verifying(a.oldPid(), "applied; checking its gates");
+                    case SUCCEEDED -> s.verifying(a.oldPid(), "applied; checking its gates")
+                            .withPreviousCurrent(a.previousCurrent());
                     case DUPLICATE -> s.verifying(0, "the agent had already applied it; checking its gates");
                     case FAILED -> s.failed(a.message().isEmpty() ? "the agent could not apply the release"
                             : a.message(), now);
@@ -489,8 +499,28 @@ final class RolloutPlanner {
      */
     private static Send back(Rollout r, RolloutStep s, String actionId) {
         PreviousRelease p = s.previous();
-        Release release = p.release().withSwitchCurrent(r.release().switchCurrent() && p.release().versionNamesDirectory());
-        return new Send(s, actionId, release, p.declared());
+        String target = r.release().switchCurrent() ? currentBefore(r, s.hostId()) : "";
+        Release release = p.release().withSwitchCurrent(r.release().switchCurrent()
+                && (!target.isEmpty() || p.release().versionNamesDirectory()));
+        return new Send(s, actionId, release, p.declared(), target);
+    }
+
+    /**
+     * Where {@code current} pointed on {@code hostId} before this rollout switched it: what its
+     * agent answered for the first step it switched there (a later step's answer names the
+     * rollout's own release). "" when no agent said: the rollback then points it at the previous
+     * version's {@code releases/<version>}.
+     */
+    private static String currentBefore(Rollout r, String hostId) {
+        String own = "releases/" + r.release().version();
+        RolloutStep first = null;
+        for (RolloutStep s : r.steps()) {
+            if (s.hostId().equals(hostId) && !s.previousCurrent().isEmpty() && !s.previousCurrent().equals(own)
+                    && (first == null || s.sentAtMillis() < first.sentAtMillis())) {
+                first = s;
+            }
+        }
+        return first == null ? "" : first.previousCurrent();
     }
 
     /**

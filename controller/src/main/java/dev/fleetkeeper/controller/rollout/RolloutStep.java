@@ -31,11 +31,22 @@ import java.util.Objects;
  *                           agent that fails or refuses one leaves the instance on its previous
  *                           release, so only applied instances (and those whose answer is still
  *                           awaited) are rolled back
+ * @param previousCurrent    where its agent said {@code current} pointed before this step switched it
+ *                           ("" when it did not switch it, or the agent does not say)
  */
 public record RolloutStep(String hostId, String hostname, int instance, boolean canary, int batch,
                           RolloutStepState state, PreviousRelease previous, String actionId, String rollbackActionId,
                           int oldPid, int newPid, long sentAtMillis, long finishedAtMillis, long healthySinceMillis,
-                          List<GateResult> gates, String message, boolean applied) {
+                          List<GateResult> gates, String message, boolean applied, String previousCurrent) {
+
+    /** A step whose agent has not said where {@code current} pointed before. */
+    public RolloutStep(String hostId, String hostname, int instance, boolean canary, int batch,
+                       RolloutStepState state, PreviousRelease previous, String actionId, String rollbackActionId,
+                       int oldPid, int newPid, long sentAtMillis, long finishedAtMillis, long healthySinceMillis,
+                       List<GateResult> gates, String message, boolean applied) {
+        this(hostId, hostname, instance, canary, batch, state, previous, actionId, rollbackActionId, oldPid, newPid,
+                sentAtMillis, finishedAtMillis, healthySinceMillis, gates, message, applied, "");
+    }
 
     public RolloutStep {
         Objects.requireNonNull(hostId, "hostId");
@@ -46,6 +57,7 @@ public record RolloutStep(String hostId, String hostname, int instance, boolean 
         Objects.requireNonNull(rollbackActionId, "rollbackActionId");
         gates = List.copyOf(gates);
         Objects.requireNonNull(message, "message");
+        Objects.requireNonNull(previousCurrent, "previousCurrent");
         if (instance < 0) {
             throw new IllegalArgumentException("instance: " + instance + " (expected: >= 0)");
         }
@@ -56,6 +68,12 @@ public record RolloutStep(String hostId, String hostname, int instance, boolean 
                                PreviousRelease previous) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, RolloutStepState.PENDING, previous, "", "",
                 0, 0, 0, 0, 0, List.of(), "", false);
+    }
+
+    /** This step, recording where {@code current} pointed before it switched it. */
+    RolloutStep withPreviousCurrent(String target) {
+        return new RolloutStep(hostId, hostname, instance, canary, batch, state, previous, actionId, rollbackActionId,
+                oldPid, newPid, sentAtMillis, finishedAtMillis, healthySinceMillis, gates, message, applied, target);
     }
 
     /** "web-1 worker#2", for messages. */
@@ -73,63 +91,63 @@ public record RolloutStep(String hostId, String hostname, int instance, boolean 
 
     RolloutStep sent(String id, int pid, long now) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.SENT), previous, id,
-                rollbackActionId, pid, 0, now, 0, 0, List.of(), "waiting for the agent's answer", applied);
+                rollbackActionId, pid, 0, now, 0, 0, List.of(), "waiting for the agent's answer", applied, previousCurrent);
     }
 
     /** Already on the release: verified without sending anything. */
     RolloutStep verifyingUnchanged(int pid, long now) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.VERIFYING),
                 previous, "", rollbackActionId, pid, 0, now, 0, 0, List.of(),
-                "already runs the release; checking its gates", false);
+                "already runs the release; checking its gates", false, previousCurrent);
     }
 
     RolloutStep verifying(int oldPidSeen, String why) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.VERIFYING),
                 previous, actionId, rollbackActionId, oldPidSeen > 0 ? oldPidSeen : oldPid, 0, sentAtMillis, 0, 0,
-                gates, why, true);
+                gates, why, true, previousCurrent);
     }
 
     /** The same state with the latest gate results, the pid seen and the healthy-since time. */
     RolloutStep checked(int pidSeen, long healthySince, List<GateResult> results, String why) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state, previous, actionId, rollbackActionId,
-                oldPid, pidSeen, sentAtMillis, finishedAtMillis, healthySince, results, why, applied);
+                oldPid, pidSeen, sentAtMillis, finishedAtMillis, healthySince, results, why, applied, previousCurrent);
     }
 
     RolloutStep healthy(long now) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.HEALTHY), previous,
-                actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, healthySinceMillis, gates, "", applied);
+                actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, healthySinceMillis, gates, "", applied, previousCurrent);
     }
 
     RolloutStep failed(String why, long now) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.FAILED), previous,
-                actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, 0, gates, why, applied);
+                actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, 0, gates, why, applied, previousCurrent);
     }
 
     RolloutStep skipped(String why, long now) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.SKIPPED), previous,
-                actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, 0, gates, why, applied);
+                actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, 0, gates, why, applied, previousCurrent);
     }
 
     RolloutStep rollingBack(String id) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.ROLLING_BACK),
                 previous, actionId, id, oldPid, newPid, sentAtMillis, 0, 0, gates,
-                "sent back to " + previous.describe() + "; waiting for the agent's answer", applied);
+                "sent back to " + previous.describe() + "; waiting for the agent's answer", applied, previousCurrent);
     }
 
     RolloutStep rolledBack(long now) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state.to(RolloutStepState.ROLLED_BACK),
                 previous, actionId, rollbackActionId, oldPid, newPid, sentAtMillis, now, 0, gates,
-                "back on " + previous.describe(), applied);
+                "back on " + previous.describe(), applied, previousCurrent);
     }
 
     /** The same step with its healthy deadline counting from {@code now} (a resume). */
     RolloutStep deadlineRestarted(long now) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state, previous, actionId, rollbackActionId,
-                oldPid, newPid, now, finishedAtMillis, healthySinceMillis, gates, message, applied);
+                oldPid, newPid, now, finishedAtMillis, healthySinceMillis, gates, message, applied, previousCurrent);
     }
 
     RolloutStep withMessage(String why) {
         return new RolloutStep(hostId, hostname, instance, canary, batch, state, previous, actionId, rollbackActionId,
-                oldPid, newPid, sentAtMillis, finishedAtMillis, healthySinceMillis, gates, why, applied);
+                oldPid, newPid, sentAtMillis, finishedAtMillis, healthySinceMillis, gates, why, applied, previousCurrent);
     }
 }

@@ -112,7 +112,7 @@ final class GrpcAgentSession implements AgentSession {
         } else if (action instanceof AgentAction.ApplyRelease a) {
             b.setApplyRelease(ApplyRelease.newBuilder().setService(a.service()).setInstance(a.instance())
                     .setRelease(AdminProtoMapper.release(a.release())).setToDeclared(a.toDeclared())
-                    .setRolloutId(a.rolloutId()));
+                    .setRolloutId(a.rolloutId()).setCurrentTarget(a.currentTarget()));
         } else if (action instanceof AgentAction.TailLogs t) {
             b.setTailLogs(TailLogs.newBuilder().setService(t.service()).setInstance(t.instance()).setLines(t.lines()));
         } else {

@@ -122,8 +122,18 @@ final class RolloutPlannerTest {
         x.probe = s.toDeclared() ? "" : s.release().probe();
         received.add(s);
         applied.add(s.step().hostId() + "#" + s.step().instance() + "=" + s.release().version());
-        return new RolloutPlanner.Answer(RolloutPlanner.Answer.Kind.SUCCEEDED, "", old);
+        String before = "";
+        if (s.release().switchCurrent()) {
+            // As the agent does: report where current pointed, then point it where asked.
+            before = current.getOrDefault(s.step().hostId(), "");
+            current.put(s.step().hostId(), s.currentTarget().isEmpty() ? "releases/" + s.release().version()
+                    : s.currentTarget());
+        }
+        return new RolloutPlanner.Answer(RolloutPlanner.Answer.Kind.SUCCEEDED, "", old, before);
     }
+
+    /** Where each host's {@code current} points, for rollouts that switch it. */
+    private final Map<String, String> current = new LinkedHashMap<>();
 
     /** Decides every second for {@code millis}. */
     private Rollout run(Rollout r, long millis) {
@@ -606,7 +616,31 @@ final class RolloutPlannerTest {
         assertThat(received).hasSize(2).allSatisfy(s -> {
             assertThat(s.toDeclared()).isTrue();
             assertThat(s.release()).isEqualTo(Release.ofVersion("v1").withSwitchCurrent(true));
+            assertThat(s.currentTarget()).as("no agent said where current pointed: the version's directory").isEmpty();
         });
+    }
+
+    @Test
+    void rollbackPutsCurrentBackExactlyWhereItPointedBeforeTheRollout_notAtTheDeclaredLabel() {
+        host("web-1", 2);
+        current.put("web-1", "releases/v1-hotfix"); // the declared label is v1, current was elsewhere
+        Rollout r = RolloutPlanner.plan("ro-1", "web", Map.of(), Release.ofVersion("v2").withSwitchCurrent(true),
+                plan(1, "1", 0, true, false, false, 0), "test", hosts().values(), now);
+        r = run(r, MIN_HEALTHY + 5_000); // the canary healthy, instance 1 applied and verifying
+        assertThat(r.state()).isEqualTo(RolloutState.ROLLING);
+        assertThat(r.steps()).extracting(RolloutStep::previousCurrent)
+                .containsExactly("releases/v1-hotfix", "releases/v2");
+        assertThat(RolloutMessages.fromProto("ro-1", RolloutMessages.toProto(r)).steps())
+                .extracting(RolloutStep::previousCurrent).as("stored").containsExactly("releases/v1-hotfix", "releases/v2");
+        received.clear();
+
+        run(RolloutPlanner.rollback(r, now), 2_000);
+
+        assertThat(received).hasSize(2).allSatisfy(s -> {
+            assertThat(s.release().switchCurrent()).isTrue();
+            assertThat(s.currentTarget()).isEqualTo("releases/v1-hotfix");
+        });
+        assertThat(current).containsEntry("web-1", "releases/v1-hotfix");
     }
 
     @Test
