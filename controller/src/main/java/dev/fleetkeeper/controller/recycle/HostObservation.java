@@ -1,5 +1,6 @@
 package dev.fleetkeeper.controller.recycle;
 
+import dev.fleetkeeper.controller.coordination.ServiceSnapshot;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -54,11 +55,6 @@ public record HostObservation(String hostId, String hostname, Map<String, String
 
     /** Whether the host carries every label of {@code selector}. */
     public boolean matches(Map<String, String> selector) {
-        for (Map.Entry<String, String> e : selector.entrySet()) {
-            if (!e.getValue().equals(labels.get(e.getKey()))) {
-                return false;
-            }
-        }
-        return true;
+        return ServiceSnapshot.matches(labels, selector);
     }
 }

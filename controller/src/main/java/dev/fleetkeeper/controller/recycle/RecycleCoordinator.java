@@ -1,21 +1,18 @@
 package dev.fleetkeeper.controller.recycle;
 
 import dev.fleetkeeper.controller.coordination.CoordinatorThread;
+import dev.fleetkeeper.controller.coordination.ServiceSnapshot;
 import dev.fleetkeeper.controller.coordination.Watchers;
 import dev.fleetkeeper.controller.fleet.ActionReply;
 import dev.fleetkeeper.controller.fleet.AgentAction;
 import dev.fleetkeeper.controller.fleet.EventBus;
 import dev.fleetkeeper.controller.fleet.FleetEngine;
 import dev.fleetkeeper.controller.fleet.HostOfflineException;
-import dev.fleetkeeper.controller.fleet.HostServices;
-import dev.fleetkeeper.controller.fleet.HostStatus;
 import dev.fleetkeeper.proto.v1.ActionResult;
 import dev.fleetkeeper.proto.v1.ActionStatus;
 import dev.fleetkeeper.proto.v1.Event;
 import dev.fleetkeeper.proto.v1.EventType;
 import dev.fleetkeeper.proto.v1.InstanceView;
-import dev.fleetkeeper.proto.v1.ManagerState;
-import dev.fleetkeeper.proto.v1.ServiceStatus;
 import dev.fleetkeeper.proto.v1.Severity;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.security.SecureRandom;
@@ -23,7 +20,6 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -256,44 +252,18 @@ public final class RecycleCoordinator implements AutoCloseable {
 
     /** Every host as the engine knows it now, with the service's instances as last reported. */
     private Map<String, HostObservation> observe(String service) {
-        List<HostStatus> hosts = CoordinatorThread.join(engine.hosts(Map.of()));
-        Map<String, HostServices> reports = new HashMap<>();
-        for (HostServices s : CoordinatorThread.join(engine.services("", service))) {
-            reports.put(s.hostId(), s);
-        }
-        Map<String, HostObservation> out = new LinkedHashMap<>();
-        for (HostStatus h : hosts) {
-            HostServices hs = reports.get(h.record().hostId());
-            ServiceStatus status = null;
-            if (hs != null) {
-                for (ServiceStatus s : hs.report().getServicesList()) {
-                    if (s.getName().equals(service)) {
-                        status = s;
-                    }
-                }
-            }
+        return ServiceSnapshot.byHost(engine, service, (h, status) -> {
             List<HostObservation.Instance> instances = new ArrayList<>();
             if (status != null) {
                 for (InstanceView v : status.getInstancesList()) {
-                    instances.add(new HostObservation.Instance(v.getIndex(), v.getManagerPid(), available(v),
-                            v.getManagerState().name().replace("MANAGER_STATE_", "")));
+                    instances.add(new HostObservation.Instance(v.getIndex(), v.getManagerPid(),
+                            ServiceSnapshot.available(v), v.getManagerState().name().replace("MANAGER_STATE_", "")));
                 }
             }
-            out.put(h.record().hostId(), new HostObservation(h.record().hostId(), h.record().hostname(),
-                    h.record().labels(), h.record().online(), h.record().lastSeenMillis(),
-                    status == null ? -1 : status.getInstancesDeclared(), instances));
-        }
-        return out;
+            return new HostObservation(h.hostId(), h.hostname(), h.labels(), h.online(), h.lastSeenMillis(),
+                    status == null ? -1 : status.getInstancesDeclared(), instances);
+        });
     }
-
-    /** RUNNING, consistent with /proc, with a pid, and holding every port it is declared to. */
-    static boolean available(InstanceView v) {
-        return v.getManagerState() == ManagerState.MANAGER_STATE_RUNNING && v.getConsistent() && v.getManagerPid() > 0
-                && v.getBoundPortsList().containsAll(v.getExpectedPortsList());
-    }
-
-
-
 
     /** Stops deciding. Jobs not ended stay stored as they are and resume at the next start. Idempotent. */
     @Override

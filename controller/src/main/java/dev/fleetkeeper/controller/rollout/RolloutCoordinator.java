@@ -1,14 +1,13 @@
 package dev.fleetkeeper.controller.rollout;
 
 import dev.fleetkeeper.controller.coordination.CoordinatorThread;
+import dev.fleetkeeper.controller.coordination.ServiceSnapshot;
 import dev.fleetkeeper.controller.coordination.Watchers;
 import dev.fleetkeeper.controller.fleet.ActionReply;
 import dev.fleetkeeper.controller.fleet.AgentAction;
 import dev.fleetkeeper.controller.fleet.EventBus;
 import dev.fleetkeeper.controller.fleet.FleetEngine;
 import dev.fleetkeeper.controller.fleet.HostOfflineException;
-import dev.fleetkeeper.controller.fleet.HostServices;
-import dev.fleetkeeper.controller.fleet.HostStatus;
 import dev.fleetkeeper.proto.v1.ActionResult;
 import dev.fleetkeeper.proto.v1.ActionStatus;
 import dev.fleetkeeper.proto.v1.Event;
@@ -334,26 +333,8 @@ public final class RolloutCoordinator implements AutoCloseable {
 
     /** Every host as the engine knows it now, with the service as last reported, by host id. */
     private Map<String, RolloutHost> observe(String service) {
-        List<HostStatus> hosts = CoordinatorThread.join(engine.hosts(Map.of()));
-        Map<String, HostServices> reports = new HashMap<>();
-        for (HostServices s : CoordinatorThread.join(engine.services("", service))) {
-            reports.put(s.hostId(), s);
-        }
-        Map<String, RolloutHost> out = new LinkedHashMap<>();
-        for (HostStatus h : hosts) {
-            HostServices hs = reports.get(h.record().hostId());
-            ServiceStatus status = null;
-            if (hs != null) {
-                for (ServiceStatus s : hs.report().getServicesList()) {
-                    if (s.getName().equals(service)) {
-                        status = s;
-                    }
-                }
-            }
-            out.put(h.record().hostId(), host(h.record().hostId(), h.record().hostname(), h.record().labels(),
-                    h.record().online(), h.record().lastSeenMillis(), status));
-        }
-        return out;
+        return ServiceSnapshot.byHost(engine, service, (h, status) -> host(h.hostId(), h.hostname(), h.labels(),
+                h.online(), h.lastSeenMillis(), status));
     }
 
     /** The planner's view of one host and its report of the service ({@code status} null: not reported). */
@@ -369,7 +350,7 @@ public final class RolloutCoordinator implements AutoCloseable {
                         v.getManagerState().name().replace("MANAGER_STATE_", ""), v.getManagerPid(),
                         // An agent that never applied a release runs the declared version.
                         v.getVersion().isEmpty() ? status.getVersion() : v.getVersion(),
-                        available(v), v.getExpectedPortsList(), v.getBoundPortsList(),
+                        ServiceSnapshot.available(v), v.getExpectedPortsList(), v.getBoundPortsList(),
                         v.hasRelease() ? RolloutMessages.fromProto(v.getRelease()) : null,
                         v.hasProbe() ? new RolloutHost.Probe(v.getProbe().getProbe(), v.getProbe().getOk(),
                                 v.getProbe().getDetail(), v.getProbe().getPid(), v.getProbe().getSinceUnixMs()) : null));
@@ -386,12 +367,6 @@ public final class RolloutCoordinator implements AutoCloseable {
         return new RolloutHost(hostId, hostname, labels, online, lastSeenMillis,
                 status == null ? -1 : status.getInstancesDeclared(), status == null ? "" : status.getVersion(),
                 status == null ? 0 : Math.max(0, status.getMinAvailable()), instances, findings, baselines);
-    }
-
-    /** RUNNING, consistent with /proc, with a pid, and holding every port it is declared to. */
-    private static boolean available(InstanceView v) {
-        return v.getManagerState() == ManagerState.MANAGER_STATE_RUNNING && v.getConsistent() && v.getManagerPid() > 0
-                && v.getBoundPortsList().containsAll(v.getExpectedPortsList());
     }
 
     /** The version a MEMORY_BASELINE_REGRESSED finding is about: its "current" evidence is "VERSION: N MiB". */

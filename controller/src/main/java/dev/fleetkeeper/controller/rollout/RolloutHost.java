@@ -1,5 +1,6 @@
 package dev.fleetkeeper.controller.rollout;
 
+import dev.fleetkeeper.controller.coordination.ServiceSnapshot;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -133,11 +134,6 @@ public record RolloutHost(String hostId, String hostname, Map<String, String> la
 
     /** Whether the host carries every label of {@code selector}. */
     public boolean matches(Map<String, String> selector) {
-        for (Map.Entry<String, String> e : selector.entrySet()) {
-            if (!e.getValue().equals(labels.get(e.getKey()))) {
-                return false;
-            }
-        }
-        return true;
+        return ServiceSnapshot.matches(labels, selector);
     }
 }
