@@ -529,7 +529,8 @@ public final class ServiceManager implements AutoCloseable {
                         privateBytes(p)), policy.window(), limit);
             }
             LeakVerdict verdict = detector.assess(w[i].samples(), limit, w[i].startedAtMillis(), now);
-            memory.put(i, new InstanceView.MemoryInfo(verdict, limit, baselines.baselineOf(effective(spec, i), i, p, w[i].samples(), now)));
+            memory.put(i, new InstanceView.MemoryInfo(verdict, limit,
+                    baselines.baselineOf(spec, versionOf(spec, i), i, p, w[i].samples(), now)));
             instances.add(new RecyclePlanner.Instance(i, up, looping, run != null, w[i].startedAtMillis(),
                     p.rssBytes(), limit, w[i].overLimitSamples(), verdict));
         }
@@ -739,7 +740,8 @@ public final class ServiceManager implements AutoCloseable {
      * no probe, is not running, or was not probed since it started. Adds what it aimed to {@code probed}.
      */
     private ProbeResult probe(ServiceSpec declared, InstanceStatus st, Set<String> probed) {
-        ProbeSpec probe = effective(declared, st.instance()).probe();
+        Release release = releaseOf(declared, st.instance());
+        ProbeSpec probe = release == null ? declared.probe() : release.probeOver(declared);
         if (probe == null || st.state() != ManagerState.RUNNING || st.pid() <= 0) {
             return null;
         }

@@ -50,10 +50,10 @@ final class StartupBaselines {
 
     /**
      * Instance {@code i}'s settled startup memory, 0 until it settled. The first time a process
-     * identity settles, its baseline is recorded for the spec's version ({@code spec} is the
-     * instance's effective spec: with its applied release, the release's version).
+     * identity settles, its baseline is recorded for {@code version}, the version the instance
+     * runs (its applied release's, else the declared one); {@code spec} is the declared service.
      */
-    long baselineOf(ServiceSpec spec, int i, ProcessSample p, List<MemorySample> series, long now) {
+    long baselineOf(ServiceSpec spec, String version, int i, ProcessSample p, List<MemorySample> series, long now) {
         String key = spec.name() + "#" + i;
         Settled known = settled.get(key);
         if (known != null && known.process().equals(p.id())) {
@@ -66,7 +66,7 @@ final class StartupBaselines {
         }
         settled.put(key, new Settled(p.id(), b.getAsLong()));
         try {
-            book(spec).record(spec.version(), b.getAsLong(), now);
+            book(spec).record(version, b.getAsLong(), now);
         } catch (UncheckedIOException e) {
             log.warn("Service '{}': {}", spec.name(), e.getMessage());
         }

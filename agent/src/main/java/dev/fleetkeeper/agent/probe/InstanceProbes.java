@@ -11,7 +11,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,7 +48,6 @@ public final class InstanceProbes implements AutoCloseable {
     private final Duration every;
     private final Map<String, Target> targets = new ConcurrentHashMap<>();
     private final Map<String, ProbeResult> results = new ConcurrentHashMap<>();
-    private final AtomicLong failures = new AtomicLong();
     private ScheduledExecutorService thread;
     private boolean closed;
 
@@ -82,13 +80,6 @@ public final class InstanceProbes implements AutoCloseable {
         }
     }
 
-    /** Stops probing {@code key} (not running, or no probe any more) and drops its result. */
-    public void forget(String key) {
-        targets.remove(key);
-        results.remove(key);
-        aimedAt.remove(key);
-    }
-
     /** Stops probing every instance whose key is not in {@code keys}. */
     public void retain(Set<String> keys) {
         targets.keySet().retainAll(keys);
@@ -114,11 +105,6 @@ public final class InstanceProbes implements AutoCloseable {
                     r.checkedAtMillis());
         }
         return r;
-    }
-
-    /** Probe runs that threw (each is logged); for tests and self-metrics. */
-    public long failures() {
-        return failures.get();
     }
 
     private synchronized void startIfNeeded() {
@@ -157,7 +143,6 @@ public final class InstanceProbes implements AutoCloseable {
                 });
             } catch (RuntimeException | Error ex) {
                 // Caught so that the schedule goes on: an escaping throwable would end it silently.
-                failures.incrementAndGet();
                 log.error("Probe of {} failed to run; it runs again in {}", key, every, ex);
             }
         }

@@ -22,6 +22,10 @@ import java.util.Objects;
  */
 public final class Prober {
 
+    /** 127.0.0.1, then ::1 for a service bound to IPv6 loopback only. */
+    private static final List<InetAddress> LOOPBACKS = List.of(address(new byte[] {127, 0, 0, 1}),
+            address(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}));
+
     private final int timeoutMillis;
 
     /** A prober whose connections and reads give up after {@code timeout}. */
@@ -51,7 +55,7 @@ public final class Prober {
         List<String> ok = new ArrayList<>();
         for (int port : ports) {
             String failure = null;
-            for (InetAddress a : loopbacks()) {
+            for (InetAddress a : LOOPBACKS) {
                 try (Socket s = new Socket()) {
                     s.connect(new InetSocketAddress(a, port), timeoutMillis);
                     failure = null;
@@ -74,7 +78,7 @@ public final class Prober {
     private Outcome http(String path, int port) {
         String where = ":" + port + path;
         String failure = null;
-        for (InetAddress a : loopbacks()) {
+        for (InetAddress a : LOOPBACKS) {
             String host = a.getAddress().length == 4 ? a.getHostAddress() : "[" + a.getHostAddress() + "]";
             HttpURLConnection c = null;
             try {
@@ -104,12 +108,6 @@ public final class Prober {
         return new Outcome(false, failure);
     }
 
-    private static List<InetAddress> loopbacks() {
-        return LOOPBACKS;
-    }
-
-    private static final List<InetAddress> LOOPBACKS = List.of(address(new byte[] {127, 0, 0, 1}),
-            address(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}));
 
     private static InetAddress address(byte[] bytes) {
         try {

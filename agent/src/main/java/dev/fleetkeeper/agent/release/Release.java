@@ -72,8 +72,15 @@ public record Release(String version, String command, List<String> args, boolean
         Path dir = declared.releaseDir(version);
         Path workingDir = dir == null ? declared.workingDir() : resolved(dir);
         return declared.withRelease(version, command.isEmpty() ? declared.command() : command,
-                argsSet ? args : declared.args(), mergedEnv, workingDir,
-                !declared.probeable() ? null : probe == null ? declared.probe() : probe);
+                argsSet ? args : declared.args(), mergedEnv, workingDir, probeOver(declared));
+    }
+
+    /**
+     * The probe of an instance of {@code declared} on this release: this one if set, else the
+     * declared one; none where the declaration gives its instances no ports of their own.
+     */
+    public ProbeSpec probeOver(ServiceSpec declared) {
+        return !declared.probeable() ? null : probe == null ? declared.probe() : probe;
     }
 
     private static Path resolved(Path dir) {
