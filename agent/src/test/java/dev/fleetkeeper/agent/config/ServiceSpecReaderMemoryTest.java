@@ -14,22 +14,10 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class ServiceSpecReaderMemoryTest {
 
-    private static final String SOURCE = "/etc/fleetkeeper/agent.yaml";
+    private static final String SOURCE = ServiceEntries.SOURCE;
 
     private static ServiceDeclaration only(String... memoryLines) {
-        StringBuilder yaml = new StringBuilder(String.join("\n",
-                "services:",
-                "  - name: worker",
-                "    driver: builtin",
-                "    instances: 4",
-                "    command: /usr/bin/php",
-                ""));
-        for (String l : memoryLines) {
-            yaml.append("    ").append(l).append('\n');
-        }
-        List<ServiceDeclaration> services = AgentConfigLoader.parse(SOURCE, yaml.toString()).services();
-        assertThat(services).hasSize(1);
-        return services.get(0);
+        return ServiceEntries.only("worker", List.of("driver: builtin", "instances: 4", "command: /usr/bin/php"), memoryLines);
     }
 
     @Test

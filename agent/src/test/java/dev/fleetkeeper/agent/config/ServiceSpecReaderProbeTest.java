@@ -12,21 +12,10 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class ServiceSpecReaderProbeTest {
 
-    private static final String SOURCE = "/etc/fleetkeeper/agent.yaml";
+    private static final String SOURCE = ServiceEntries.SOURCE;
 
     private static ServiceDeclaration only(String... extraLines) {
-        StringBuilder yaml = new StringBuilder(String.join("\n",
-                "services:",
-                "  - name: web",
-                "    driver: builtin",
-                "    command: /usr/bin/node",
-                ""));
-        for (String l : extraLines) {
-            yaml.append("    ").append(l).append('\n');
-        }
-        List<ServiceDeclaration> services = AgentConfigLoader.parse(SOURCE, yaml.toString()).services();
-        assertThat(services).hasSize(1);
-        return services.get(0);
+        return ServiceEntries.only("web", List.of("driver: builtin", "command: /usr/bin/node"), extraLines);
     }
 
     @Test

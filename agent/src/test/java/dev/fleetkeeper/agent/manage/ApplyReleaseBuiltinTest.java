@@ -11,13 +11,13 @@ import dev.fleetkeeper.agent.service.DriverKind;
 import dev.fleetkeeper.agent.service.ManagerState;
 import dev.fleetkeeper.agent.service.ServiceEvent;
 import dev.fleetkeeper.agent.service.ServiceSpec;
+import dev.fleetkeeper.agent.telemetry.ProcLookup;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -36,6 +36,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class ApplyReleaseBuiltinTest {
+
+    /** The project's own /proc reader, for what the started processes' environments hold. */
+    private static final ProcLookup PROC_LOOKUP = new ProcLookup(Path.of("/proc"));
 
     private static final String PY = IncidentReplay.PYTHON;
 
@@ -86,7 +89,7 @@ class ApplyReleaseBuiltinTest {
     private ServiceManager start(ServiceSpec spec) {
         ServiceManager m = replay.start(List.of(ServiceDeclaration.valid(spec)),
                 new StandardDrivers(state, Path.of("/proc"), InstantSource.system()), null, releaseDir);
-        await().atMost(Duration.ofSeconds(20)).until(() -> running(m) == spec.instances());
+        await().atMost(Duration.ofSeconds(20)).until(() -> IncidentReplay.running(m) == spec.instances());
         return m;
     }
 
@@ -116,7 +119,7 @@ class ApplyReleaseBuiltinTest {
         assertOnRelease2(n0);
         await().atMost(Duration.ofSeconds(10)).until(() -> !IncidentReplay.isRunning(p0));
         assertThat(pid(m, 1)).as("instance 1 untouched").isEqualTo(p1);
-        assertThat(environ(p1)).containsEntry("FLEETKEEPER_VERSION", "1").containsEntry("FLAG", "one");
+        assertThat(PROC_LOOKUP.environ(p1)).containsEntry("FLEETKEEPER_VERSION", "1").containsEntry("FLAG", "one");
         assertThat(replay.events(name, ServiceEvent.Kind.RELEASE_APPLIED)).singleElement().satisfies(e -> {
             assertThat(e.instance()).isZero();
             assertThat(e.attributes()).containsEntry("rollout_id", "ro-7").containsEntry("old_version", "1")
@@ -149,7 +152,7 @@ class ApplyReleaseBuiltinTest {
     }
 
     private void assertOnRelease2(int pid) throws IOException {
-        assertThat(environ(pid)).containsEntry("FLEETKEEPER_VERSION", "2").containsEntry("FLAG", "two")
+        assertThat(PROC_LOOKUP.environ(pid)).containsEntry("FLEETKEEPER_VERSION", "2").containsEntry("FLAG", "two")
                 .containsEntry("DECLARED", "yes").containsEntry("FLEETKEEPER_INSTANCE", "0");
         assertThat(cmdline(pid)).containsExactly(PY, worker.toString(), "v2");
     }
@@ -239,7 +242,7 @@ class ApplyReleaseBuiltinTest {
         assertThat(back.released().newVersion()).isEqualTo("1");
         int d0 = back.released().newPid();
         assertThat(d0).isPositive().isNotEqualTo(n0);
-        assertThat(environ(d0)).containsEntry("FLEETKEEPER_VERSION", "1").containsEntry("FLAG", "one")
+        assertThat(PROC_LOOKUP.environ(d0)).containsEntry("FLEETKEEPER_VERSION", "1").containsEntry("FLAG", "one")
                 .containsEntry("DECLARED", "yes");
         assertThat(cmdline(d0)).containsExactly(PY, worker.toString(), "v1");
         assertThat(ReleaseBook.open(releaseDir).get(name, 0)).as("the record is gone, durably").isNull();
@@ -349,7 +352,7 @@ class ApplyReleaseBuiltinTest {
         kill(p0);
         await().atMost(Duration.ofSeconds(20)).until(() -> pid(m, 0) > 0 && pid(m, 0) != p0
                 && state(m, 0) == ManagerState.RUNNING);
-        assertThat(environ(pid(m, 0))).containsEntry("FLEETKEEPER_VERSION", "1");
+        assertThat(PROC_LOOKUP.environ(pid(m, 0))).containsEntry("FLEETKEEPER_VERSION", "1");
         assertThat(cmdline(pid(m, 0))).containsExactly(PY, worker.toString(), "v1");
     }
 
@@ -365,50 +368,27 @@ class ApplyReleaseBuiltinTest {
         return root;
     }
 
-    private static int running(ServiceManager m) {
-        ServicesReport r = m.lastReport();
-        return r == null ? 0 : (int) r.services().get(0).instances().stream()
-                .filter(v -> v.status().state() == ManagerState.RUNNING && v.process() != null).count();
-    }
-
-    private static InstanceView view(ServiceManager m, int instance) {
-        ServicesReport r = m.lastReport();
-        return r == null ? null : r.services().get(0).instances().stream()
-                .filter(v -> v.status().instance() == instance).findFirst().orElse(null);
-    }
-
     /** The instance's pid, from a fresh reconciliation's report. */
     private static int pid(ServiceManager m, int instance) throws Exception {
         m.execute(new ServiceCommand.Doctor("", false)).get(30, TimeUnit.SECONDS); // reconciles soon after
         Thread.sleep(400);
-        InstanceView v = view(m, instance);
+        InstanceView v = IncidentReplay.view(m, instance);
         return v == null ? 0 : v.status().pid();
     }
 
     private static ManagerState state(ServiceManager m, int instance) {
-        InstanceView v = view(m, instance);
+        InstanceView v = IncidentReplay.view(m, instance);
         return v == null ? ManagerState.UNKNOWN : v.status().state();
     }
 
     private static Release release(ServiceManager m, int instance) {
-        InstanceView v = view(m, instance);
+        InstanceView v = IncidentReplay.view(m, instance);
         return v == null ? null : v.release();
     }
 
     private static List<String> versions(ServiceManager m) {
         ServicesReport r = m.lastReport();
         return r == null ? List.of() : r.services().get(0).instances().stream().map(InstanceView::version).toList();
-    }
-
-    private static Map<String, String> environ(int pid) throws IOException {
-        Map<String, String> out = new HashMap<>();
-        for (String kv : Files.readString(Path.of("/proc/" + pid + "/environ"), StandardCharsets.UTF_8).split("\0")) {
-            int eq = kv.indexOf('=');
-            if (eq > 0) {
-                out.put(kv.substring(0, eq), kv.substring(eq + 1));
-            }
-        }
-        return out;
     }
 
     private static List<String> cmdline(int pid) throws IOException {
@@ -421,7 +401,7 @@ class ApplyReleaseBuiltinTest {
 
     /** SIGKILLs an instance's process, after checking that its environment names this test's service. */
     private void kill(int pid) throws IOException {
-        assertThat(environ(pid)).containsEntry("FLEETKEEPER_SERVICE", name)
+        assertThat(PROC_LOOKUP.environ(pid)).containsEntry("FLEETKEEPER_SERVICE", name)
                 .containsEntry("FLEETKEEPER_TEST_RUN_SERVICE", replay.run);
         ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
     }

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 import dev.fleetkeeper.agent.config.ServiceDeclaration;
 import dev.fleetkeeper.agent.doctor.Finding;
 import dev.fleetkeeper.agent.doctor.HostFacts;
+import dev.fleetkeeper.agent.service.ManagerState;
 import dev.fleetkeeper.agent.service.ServiceEvent;
 import dev.fleetkeeper.agent.telemetry.HostScan;
 import dev.fleetkeeper.agent.telemetry.ProcScanner;
@@ -73,6 +74,20 @@ final class IncidentReplay {
                 InstantSource.system(), Duration.ofMillis(300), "web-1", events::add, r -> { }, baselineDir, releaseDir);
         manager.start();
         return manager;
+    }
+
+    /** Instances of the first service running with a process, in {@code m}'s newest report. */
+    static int running(ServiceManager m) {
+        ServicesReport r = m.lastReport();
+        return r == null ? 0 : (int) r.services().get(0).instances().stream()
+                .filter(v -> v.status().state() == ManagerState.RUNNING && v.process() != null).count();
+    }
+
+    /** Instance {@code instance} of the first service in {@code m}'s newest report, or null before one. */
+    static InstanceView view(ServiceManager m, int instance) {
+        ServicesReport r = m.lastReport();
+        return r == null ? null : r.services().get(0).instances().stream()
+                .filter(v -> v.status().instance() == instance).findFirst().orElse(null);
     }
 
     /** The service's program: writes into its app dir and pidfile, listens, leaves a zombie child. */

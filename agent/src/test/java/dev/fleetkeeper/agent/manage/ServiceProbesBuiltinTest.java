@@ -101,7 +101,7 @@ class ServiceProbesBuiltinTest {
         for (int i = 0; i < 2; i++) {
             int instance = i;
             await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
-                InstanceView v = view(m, instance);
+                InstanceView v = IncidentReplay.view(m, instance);
                 assertThat(v.status().state()).isEqualTo(ManagerState.RUNNING);
                 assertThat(v.probe()).isNotNull();
                 assertThat(v.probe().ok()).as(v.probe().detail()).isTrue();
@@ -114,8 +114,8 @@ class ServiceProbesBuiltinTest {
     @Test
     void aReleasesProbe_runsOnTheInstancesItMoved_andAFailingAnswerIsReported() throws Exception {
         ServiceManager m = start(pool().build());
-        await().atMost(Duration.ofSeconds(20)).until(() -> running(m) == 2);
-        assertThat(view(m, 0).probe()).as("no probe declared").isNull();
+        await().atMost(Duration.ofSeconds(20)).until(() -> IncidentReplay.running(m) == 2);
+        assertThat(IncidentReplay.view(m, 0).probe()).as("no probe declared").isNull();
 
         Release unhealthy = new Release("2", "", List.of(), false, Map.of("HEALTH_STATUS", "503"),
                 ProbeSpec.parse("http:/healthz"));
@@ -124,41 +124,29 @@ class ServiceProbesBuiltinTest {
         assertThat(r.status()).as(r.message()).isEqualTo(CommandResult.Status.SUCCEEDED);
 
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
-            ProbeResult p = view(m, 0).probe();
+            ProbeResult p = IncidentReplay.view(m, 0).probe();
             assertThat(p).isNotNull();
             assertThat(p.ok()).isFalse();
             assertThat(p.detail()).isEqualTo("HTTP 503 from :" + base + "/healthz");
             assertThat(p.pid()).isEqualTo(r.released().newPid());
         });
-        assertThat(view(m, 1).probe()).as("instance 1 stays on the declared spec, without a probe").isNull();
+        assertThat(IncidentReplay.view(m, 1).probe()).as("instance 1 stays on the declared spec, without a probe")
+                .isNull();
     }
 
     @Test
     void aReleaseWithAProbe_forAServiceWithoutPorts_isRejected_andChangesNothing() throws Exception {
         ServiceManager m = start(pool().ports(List.of(), 1).build());
-        await().atMost(Duration.ofSeconds(20)).until(() -> running(m) == 2);
-        int before = view(m, 0).status().pid();
+        await().atMost(Duration.ofSeconds(20)).until(() -> IncidentReplay.running(m) == 2);
+        int before = IncidentReplay.view(m, 0).status().pid();
 
         CommandResult r = m.execute(new ServiceCommand.ApplyRelease(name, 0, new Release("2", "", List.of(), false,
                 Map.of(), ProbeSpec.parse("tcp")), false, "ro-noports")).get(60, TimeUnit.SECONDS);
 
         assertThat(r.status()).isEqualTo(CommandResult.Status.REJECTED);
         assertThat(r.message()).contains("declares no ports");
-        assertThat(view(m, 0).status().pid()).isEqualTo(before);
-        assertThat(view(m, 0).version()).isEqualTo("1");
-    }
-
-    private static int running(ServiceManager m) {
-        ServicesReport r = m.lastReport();
-        return r == null ? 0 : (int) r.services().get(0).instances().stream()
-                .filter(v -> v.status().state() == ManagerState.RUNNING && v.process() != null).count();
-    }
-
-    private static InstanceView view(ServiceManager m, int instance) {
-        ServicesReport r = m.lastReport();
-        assertThat(r).as("a report").isNotNull();
-        return r.services().get(0).instances().stream().filter(v -> v.status().instance() == instance).findFirst()
-                .orElseThrow();
+        assertThat(IncidentReplay.view(m, 0).status().pid()).isEqualTo(before);
+        assertThat(IncidentReplay.view(m, 0).version()).isEqualTo("1");
     }
 
     /** The first of two consecutive free loopback ports. */

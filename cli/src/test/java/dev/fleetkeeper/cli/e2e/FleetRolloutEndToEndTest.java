@@ -6,18 +6,15 @@ import static org.awaitility.Awaitility.await;
 import dev.fleetkeeper.agent.config.ServiceDeclaration;
 import dev.fleetkeeper.agent.service.DriverKind;
 import dev.fleetkeeper.agent.service.ServiceSpec;
+import dev.fleetkeeper.agent.telemetry.ProcLookup;
 import dev.fleetkeeper.cli.CliRun;
 import dev.fleetkeeper.proto.v1.InstanceView;
 import dev.fleetkeeper.proto.v1.Rollout;
 import dev.fleetkeeper.proto.v1.RolloutState;
 import dev.fleetkeeper.proto.v1.RolloutStep;
 import dev.fleetkeeper.proto.v1.RolloutStepState;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -37,6 +34,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(240)
 class FleetRolloutEndToEndTest {
+
+    /** The project's own /proc reader, for what the started processes' environments hold. */
+    private static final ProcLookup PROC_LOOKUP = new ProcLookup(Path.of("/proc"));
 
     private static final String PYTHON = "/usr/bin/python3";
     private static final int POOL = 2;
@@ -103,17 +103,6 @@ class FleetRolloutEndToEndTest {
         return FleetQueries.rolloutId(out);
     }
 
-    /** The environment of a worker process, from /proc. */
-    private static Map<String, String> environ(int pid) throws IOException {
-        Map<String, String> out = new HashMap<>();
-        for (String kv : Files.readString(Path.of("/proc/" + pid + "/environ"), StandardCharsets.UTF_8).split("\0")) {
-            int eq = kv.indexOf('=');
-            if (eq > 0) {
-                out.put(kv.substring(0, eq), kv.substring(eq + 1));
-            }
-        }
-        return out;
-    }
 
     private static int pid(Map<String, Map<Integer, InstanceView>> all, String host, int i) {
         return all.get(host).get(i).getManagerPid();
@@ -224,7 +213,7 @@ class FleetRolloutEndToEndTest {
             assertThat(now).as("the canary runs again").isNotNull();
             assertThat(now.getVersion()).as("the canary is back on 1").isEqualTo("1");
             assertThat(now.hasRelease()).as("no release left, not a release labelled 1").isFalse();
-            assertThat(environ(now.getManagerPid())).doesNotContainKey("WORKER_UNHEALTHY")
+            assertThat(PROC_LOOKUP.environ(now.getManagerPid())).doesNotContainKey("WORKER_UNHEALTHY")
                     .containsEntry("FLEETKEEPER_VERSION", "1");
             for (String host : HOSTS) {
                 for (int i = 0; i < POOL; i++) {

@@ -7,6 +7,7 @@ import dev.fleetkeeper.agent.service.ManagerState;
 import dev.fleetkeeper.agent.service.PreStartCheck;
 import dev.fleetkeeper.agent.service.ServiceEvent;
 import dev.fleetkeeper.agent.service.ServiceSpec;
+import dev.fleetkeeper.agent.telemetry.ProcLookup;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -42,6 +43,9 @@ import static org.awaitility.Awaitility.await;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class Pm2DriverTest {
+
+    /** The project's own /proc reader, for what the started processes' environments hold. */
+    private static final ProcLookup PROC_LOOKUP = new ProcLookup(Path.of("/proc"));
 
     /** Writes one line to stdout, one to stderr, one to stdout, then serves "instance N" on a loopback port. */
     private static final String SERVER_JS = """
@@ -103,7 +107,7 @@ class Pm2DriverTest {
         for (InstanceStatus s : status) {
             assertThat(s.state()).isEqualTo(ManagerState.RUNNING);
             assertThat(s.pid()).isPositive();
-            Map<String, String> environ = environ(s.pid());
+            Map<String, String> environ = PROC_LOOKUP.environ(s.pid());
             assertThat(environ).containsEntry("NODE_APP_INSTANCE", Integer.toString(s.instance()))
                     .containsEntry("FLEETKEEPER_SERVICE", "web").containsEntry("FLEETKEEPER_VERSION", "1");
             assertThat(Files.readString(Path.of("/proc/" + s.pid() + "/cmdline"))).contains("server.js");
@@ -246,7 +250,7 @@ class Pm2DriverTest {
         ServiceSpec other = spec("other", 1, script("other.js", SERVER_JS));
         driver.apply(web);
         driver.start(web, 0);
-        Map<String, String> environ = environ(driver.status(web).get(0).pid());
+        Map<String, String> environ = PROC_LOOKUP.environ(driver.status(web).get(0).pid());
 
         assertThat(driver.isMember(web, environ)).isTrue();
         assertThat(driver.isMember(other, environ)).isFalse();
@@ -283,7 +287,7 @@ class Pm2DriverTest {
         assertThat(driver.configDrift(v2)).isEmpty();
         for (InstanceStatus s : driver.status(v2)) {
             assertThat(s.pid()).isPositive().isNotIn(oldPids);
-            assertThat(environ(s.pid())).containsEntry("FLEETKEEPER_VERSION", "2");
+            assertThat(PROC_LOOKUP.environ(s.pid())).containsEntry("FLEETKEEPER_VERSION", "2");
         }
     }
 
@@ -355,17 +359,6 @@ class Pm2DriverTest {
 
     private ServiceSpec spec(String name, int instances, Path script, String... args) {
         return builder(name, instances, script, args).build();
-    }
-
-    private static Map<String, String> environ(int pid) throws IOException {
-        Map<String, String> out = new HashMap<>();
-        for (String kv : Files.readString(Path.of("/proc/" + pid + "/environ"), StandardCharsets.UTF_8).split("\0")) {
-            int eq = kv.indexOf('=');
-            if (eq > 0) {
-                out.put(kv.substring(0, eq), kv.substring(eq + 1));
-            }
-        }
-        return out;
     }
 
     private static int portOf(List<String> lines) {

@@ -11,6 +11,7 @@ import dev.fleetkeeper.agent.service.ManagerState;
 import dev.fleetkeeper.agent.service.PreStartCheck;
 import dev.fleetkeeper.agent.service.ServiceEvent;
 import dev.fleetkeeper.agent.service.ServiceSpec;
+import dev.fleetkeeper.agent.telemetry.ProcLookup;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -31,6 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
 /** The SUPERVISOR driver against a real supervisord (Debian's 4.2.5), one per test, on a socket in a temp dir. */
 @Timeout(60)
 class SupervisorDriverTest {
+
+    /** The project's own /proc reader, for what the started processes' environments hold. */
+    private static final ProcLookup PROC_LOOKUP = new ProcLookup(Path.of("/proc"));
 
     private static final Duration WAIT = Duration.ofSeconds(15);
 
@@ -339,12 +343,12 @@ class SupervisorDriverTest {
         ServiceSpec web = spec("web", 1, supervisord.confD().resolve("web.conf"), "sleep", "607");
         applyAndStart(web);
         int pid = awaitStates(web, ManagerState.RUNNING).get(0).pid();
-        Map<String, String> environ = Supervisord.environ(pid);
+        Map<String, String> environ = PROC_LOOKUP.environ(pid);
 
         assertThat(driver.isMember(web, environ)).isTrue();
         ServiceSpec other = spec("other", 1, null, "sleep", "607");
         assertThat(driver.isMember(other, environ)).isFalse();
-        assertThat(driver.isMember(web, Supervisord.environ((int) ProcessHandle.current().pid()))).isFalse();
+        assertThat(driver.isMember(web, PROC_LOOKUP.environ((int) ProcessHandle.current().pid()))).isFalse();
         // A process that kept only the agent's mark (a worker that reset SUPERVISOR_*): still the service's.
         assertThat(driver.isMember(web, Map.of("FLEETKEEPER_SERVICE", "web"))).isTrue();
         // An operator's program (no FLEETKEEPER_* variables): supervisord's own marks suffice.

@@ -7,13 +7,10 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
@@ -89,20 +86,6 @@ public final class Supervisord implements AutoCloseable {
 
     long pid() {
         return process.pid();
-    }
-
-    /** The environment of a live process, from /proc. */
-    static Map<String, String> environ(int pid) throws IOException {
-        String raw = new String(Files.readAllBytes(Path.of("/proc", Integer.toString(pid), "environ")),
-                StandardCharsets.UTF_8);
-        Map<String, String> env = new HashMap<>();
-        for (String kv : raw.split("\0")) {
-            int eq = kv.indexOf('=');
-            if (eq > 0) {
-                env.put(kv.substring(0, eq), kv.substring(eq + 1));
-            }
-        }
-        return env;
     }
 
     /** The parent pid of a live process, from /proc/PID/stat. */
