@@ -92,6 +92,21 @@ final class FleetQueries {
         return out;
     }
 
+    /** Every host's running instances' pids (manager RUNNING with a pid), by host id and index, over all services. */
+    static Map<String, Map<Integer, Integer>> runningPids(String target) throws InvalidProtocolBufferException {
+        CliRun.Result r = CliRun.run(target, "services", "--json");
+        ListServicesResponse.Builder b = ListServicesResponse.newBuilder();
+        JsonFormat.parser().merge(r.out(), b);
+        Map<String, Map<Integer, Integer>> out = new HashMap<>();
+        b.getHostsList().forEach(h -> h.getReport().getServicesList().forEach(s -> {
+            Map<Integer, Integer> pids = out.computeIfAbsent(h.getHostId(), k -> new HashMap<>());
+            s.getInstancesList().stream()
+                    .filter(i -> i.getManagerState() == ManagerState.MANAGER_STATE_RUNNING && i.getManagerPid() > 0)
+                    .forEach(i -> pids.put(i.getIndex(), i.getManagerPid()));
+        }));
+        return out;
+    }
+
     /** Rollout {@code id} from {@code rollout status --json} (which exits 1 for a failed one, printing it all the same). */
     static Rollout rollout(String target, String id) throws InvalidProtocolBufferException {
         CliRun.Result r = CliRun.run(target, "rollout", "status", id, "--json");

@@ -8,8 +8,6 @@ import dev.fleetkeeper.agent.config.ServiceDeclaration;
 import dev.fleetkeeper.agent.service.DriverKind;
 import dev.fleetkeeper.agent.service.ServiceSpec;
 import dev.fleetkeeper.cli.CliRun;
-import dev.fleetkeeper.proto.v1.ListServicesResponse;
-import dev.fleetkeeper.proto.v1.ManagerState;
 import dev.fleetkeeper.proto.v1.RecycleJob;
 import dev.fleetkeeper.proto.v1.RecycleStep;
 import dev.fleetkeeper.proto.v1.RecycleStepState;
@@ -79,17 +77,7 @@ class FleetRecycleEndToEndTest {
 
     /** Running instances' pids by host, from {@code fleetkeeper services --json}. */
     private Map<String, Map<Integer, Integer>> running() throws Exception {
-        CliRun.Result r = CliRun.run(fleet.target(), "services", "--json");
-        ListServicesResponse.Builder b = ListServicesResponse.newBuilder();
-        JsonFormat.parser().merge(r.out(), b);
-        Map<String, Map<Integer, Integer>> out = new HashMap<>();
-        b.getHostsList().forEach(h -> h.getReport().getServicesList().forEach(s -> {
-            Map<Integer, Integer> pids = out.computeIfAbsent(h.getHostId(), k -> new HashMap<>());
-            s.getInstancesList().stream()
-                    .filter(i -> i.getManagerState() == ManagerState.MANAGER_STATE_RUNNING && i.getManagerPid() > 0)
-                    .forEach(i -> pids.put(i.getIndex(), i.getManagerPid()));
-        }));
-        return out;
+        return FleetQueries.runningPids(fleet.target());
     }
 
     private RecycleJob status(String jobId) throws Exception {

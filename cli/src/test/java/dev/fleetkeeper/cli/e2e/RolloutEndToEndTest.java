@@ -3,20 +3,16 @@ package dev.fleetkeeper.cli.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.google.protobuf.util.JsonFormat;
 import dev.fleetkeeper.agent.config.ServiceDeclaration;
 import dev.fleetkeeper.agent.service.DriverKind;
 import dev.fleetkeeper.agent.service.ServiceSpec;
 import dev.fleetkeeper.cli.CliRun;
-import dev.fleetkeeper.proto.v1.ListServicesResponse;
-import dev.fleetkeeper.proto.v1.ManagerState;
 import dev.fleetkeeper.proto.v1.Rollout;
 import dev.fleetkeeper.proto.v1.RolloutState;
 import dev.fleetkeeper.proto.v1.RolloutStep;
 import dev.fleetkeeper.proto.v1.RolloutStepState;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -156,17 +152,7 @@ class RolloutEndToEndTest {
 
     /** Running instances' pids by host, from {@code fleetkeeper services --json}. */
     private Map<String, Map<Integer, Integer>> running() throws Exception {
-        CliRun.Result r = CliRun.run(fleet.target(), "services", "--json");
-        ListServicesResponse.Builder b = ListServicesResponse.newBuilder();
-        JsonFormat.parser().merge(r.out(), b);
-        Map<String, Map<Integer, Integer>> out = new HashMap<>();
-        b.getHostsList().forEach(h -> h.getReport().getServicesList().forEach(s -> {
-            Map<Integer, Integer> pids = out.computeIfAbsent(h.getHostId(), k -> new HashMap<>());
-            s.getInstancesList().stream()
-                    .filter(i -> i.getManagerState() == ManagerState.MANAGER_STATE_RUNNING && i.getManagerPid() > 0)
-                    .forEach(i -> pids.put(i.getIndex(), i.getManagerPid()));
-        }));
-        return out;
+        return FleetQueries.runningPids(fleet.target());
     }
 
     private Rollout status(String id) throws Exception {
