@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.fleetkeeper.controller.ManualClock;
 import dev.fleetkeeper.controller.store.EventQuery;
 import dev.fleetkeeper.controller.store.FleetStore;
 import dev.fleetkeeper.controller.store.StoreOptions;
@@ -20,8 +21,6 @@ import dev.fleetkeeper.proto.v1.Process;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -50,7 +49,7 @@ class FleetEngineTest {
     @TempDir
     Path dir;
 
-    private final FakeClock clock = new FakeClock(T0);
+    private final ManualClock clock = new ManualClock(T0);
     private FleetStore store;
     private FleetEngine engine;
 
@@ -388,29 +387,6 @@ class FleetEngineTest {
                 throw (RuntimeException) e.getCause();
             }
             throw e;
-        }
-    }
-
-    /** A clock the test moves by hand. */
-    static final class FakeClock implements InstantSource {
-        private final AtomicLong millis;
-
-        FakeClock(long millis) {
-            this.millis = new AtomicLong(millis);
-        }
-
-        void advance(Duration d) {
-            millis.addAndGet(d.toMillis());
-        }
-
-        @Override
-        public long millis() {
-            return millis.get();
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.ofEpochMilli(millis.get());
         }
     }
 

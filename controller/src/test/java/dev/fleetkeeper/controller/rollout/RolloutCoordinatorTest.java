@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.fleetkeeper.controller.ManualClock;
 import dev.fleetkeeper.controller.fleet.AgentAction;
 import dev.fleetkeeper.controller.fleet.AgentSession;
 import dev.fleetkeeper.controller.fleet.FleetEngine;
@@ -24,8 +25,6 @@ import dev.fleetkeeper.proto.v1.ServiceStatus;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -55,7 +54,7 @@ class RolloutCoordinatorTest {
     @TempDir
     Path dir;
 
-    private final FakeClock clock = new FakeClock(T0);
+    private final ManualClock clock = new ManualClock(T0);
     private FleetStore store;
     private FleetEngine engine;
     private RolloutCoordinator coordinator;
@@ -311,29 +310,6 @@ class RolloutCoordinatorTest {
 
         @Override
         public void close(String reason) {
-        }
-    }
-
-    /** A clock the test moves by hand. */
-    static final class FakeClock implements InstantSource {
-        private final AtomicLong millis;
-
-        FakeClock(long millis) {
-            this.millis = new AtomicLong(millis);
-        }
-
-        void advance(Duration d) {
-            millis.addAndGet(d.toMillis());
-        }
-
-        @Override
-        public long millis() {
-            return millis.get();
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.ofEpochMilli(millis.get());
         }
     }
 }

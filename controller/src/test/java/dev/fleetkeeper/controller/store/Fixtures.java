@@ -1,5 +1,6 @@
 package dev.fleetkeeper.controller.store;
 
+import dev.fleetkeeper.controller.ManualClock;
 import dev.fleetkeeper.proto.v1.ActionResult;
 import dev.fleetkeeper.proto.v1.ActionStatus;
 import dev.fleetkeeper.proto.v1.DoctorReport;
@@ -21,10 +22,7 @@ import dev.fleetkeeper.proto.v1.Severity;
 import dev.fleetkeeper.proto.v1.Snapshot;
 import dev.fleetkeeper.proto.v1.Socket;
 import dev.fleetkeeper.proto.v1.SocketProtocol;
-import java.time.Instant;
-import java.time.InstantSource;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 
 /** Values and a settable clock shared by the store tests. */
 final class Fixtures {
@@ -35,33 +33,6 @@ final class Fixtures {
     static final long HOUR = 3_600_000L;
 
     private Fixtures() {}
-
-    /** A clock the test moves by hand. */
-    static final class ManualClock implements InstantSource {
-        private final AtomicLong millis;
-
-        ManualClock(long millis) {
-            this.millis = new AtomicLong(millis);
-        }
-
-        void set(long value) {
-            millis.set(value);
-        }
-
-        void advance(long delta) {
-            millis.addAndGet(delta);
-        }
-
-        @Override
-        public long millis() {
-            return millis.get();
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.ofEpochMilli(millis.get());
-        }
-    }
 
     static HostRecord host(String hostId) {
         return new HostRecord(hostId, hostId + ".example.net", Map.of("env", "prod", "role", "web"),

@@ -6,6 +6,7 @@ import static dev.fleetkeeper.controller.store.Fixtures.host;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.fleetkeeper.controller.ManualClock;
 import dev.fleetkeeper.proto.v1.EventType;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
@@ -23,7 +24,7 @@ final class FleetStoreDiskFullTest {
     @TempDir
     Path dir;
 
-    private final Fixtures.ManualClock clock = new Fixtures.ManualClock(T0);
+    private final ManualClock clock = new ManualClock(T0);
     private TmpfsMount tmpfs;
     private FleetStore store;
 

@@ -11,7 +11,7 @@ import static dev.fleetkeeper.controller.store.Fixtures.snapshot;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.fleetkeeper.controller.store.Fixtures.ManualClock;
+import dev.fleetkeeper.controller.ManualClock;
 import dev.fleetkeeper.proto.v1.Event;
 import dev.fleetkeeper.proto.v1.EventType;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
