@@ -353,7 +353,7 @@ public final class RolloutCoordinator implements AutoCloseable {
                         ServiceSnapshot.available(v), v.getExpectedPortsList(), v.getBoundPortsList(),
                         v.hasRelease() ? RolloutMessages.fromProto(v.getRelease()) : null,
                         v.hasProbe() ? new RolloutHost.Probe(v.getProbe().getProbe(), v.getProbe().getOk(),
-                                v.getProbe().getDetail(), v.getProbe().getPid(), v.getProbe().getSinceUnixMs()) : null));
+                                v.getProbe().getDetail(), v.getProbe().getPid()) : null));
             }
             for (Finding f : status.getFindingsList()) {
                 findings.add(new RolloutHost.Finding(f.getCode(), f.getInstance(),

@@ -74,9 +74,8 @@ public record RolloutHost(String hostId, String hostname, Map<String, String> la
      * @param ok          whether it passed
      * @param detail      what the instance answered, or what failed
      * @param pid         the process probed
-     * @param sinceMillis since when the probe has given this outcome for that process
      */
-    public record Probe(String probe, boolean ok, String detail, int pid, long sinceMillis) {
+    public record Probe(String probe, boolean ok, String detail, int pid) {
         public Probe {
             Objects.requireNonNull(probe, "probe");
             Objects.requireNonNull(detail, "detail");

@@ -80,7 +80,7 @@ final class RolloutPlannerTest {
                 boolean ok = probeAnswers.getOrDefault(x.version, true);
                 RolloutHost.Probe probe = x.probe.isEmpty() || !x.running ? null
                         : new RolloutHost.Probe(x.probe, ok, ok ? "HTTP 200 from :" + (3000 + i) + "/healthz"
-                                : "HTTP 503 from :" + (3000 + i) + "/healthz", x.pid, now);
+                                : "HTTP 503 from :" + (3000 + i) + "/healthz", x.pid);
                 list.add(new RolloutHost.Instance(i, x.running, x.running ? "RUNNING" : "BACKOFF",
                         x.running ? x.pid : 0, x.version, bound, expected, bound ? expected : List.of(), x.release,
                         probe));
